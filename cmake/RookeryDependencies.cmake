@@ -1,0 +1,22 @@
+# Every dependency comes from Debian 12's packages (see scripts/lib/packages.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Catch2 REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka rdkafka++)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+find_path(RAPIDJSON_INCLUDE_DIR rapidjson/document.h REQUIRED)
+
+add_library(rookery_rapidjson INTERFACE)
+target_include_directories(rookery_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIR})
+# std::string support and exceptions-free parse errors.
+target_compile_definitions(rookery_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1)
+add_library(rookery::rapidjson ALIAS rookery_rapidjson)
+
+add_library(rookery_boost INTERFACE)
+target_link_libraries(rookery_boost INTERFACE Boost::boost Threads::Threads)
+target_compile_definitions(rookery_boost INTERFACE BOOST_BEAST_USE_STD_STRING_VIEW BOOST_ASIO_NO_DEPRECATED)
+add_library(rookery::boost ALIAS rookery_boost)

@@ -1,0 +1,17 @@
+// rookery::core — small string helpers used by several libraries.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rookery {
+
+std::string_view TrimWhitespace(std::string_view text);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
+/// Decodes %XX and '+' (application/x-www-form-urlencoded); invalid escapes are kept verbatim.
+std::string UrlDecode(std::string_view text);
+/// Cuts to at most `max_chars` Unicode scalar values without splitting a UTF-8 sequence.
+std::string TruncateUtf8(std::string_view text, std::size_t max_chars);
+
+}  // namespace rookery

@@ -1,0 +1,58 @@
+#include <catch2/catch.hpp>
+
+#include "rookery/normalize/event.hpp"
+
+using rookery::normalize::NormalizeEvent;
+
+TEST_CASE("an exception event as sentry-python sends it", "[unit][normalize]") {
+  auto event = NormalizeEvent(R"({
+    "level":"error","platform":"python","timestamp":"2022-09-30T10:00:00.123456Z",
+    "exception":{"values":[{"type":"ZeroDivisionError","value":"division by zero",
+      "stacktrace":{"frames":[
+        {"filename":"app.py","module":"__main__","function":"<module>","lineno":10,"in_app":true},
+        {"filename":"app.py","module":"app.billing","function":"charge","lineno":4,"in_app":true},
+        {"filename":"lib.py","module":"lib","function":"helper","lineno":2,"in_app":false}]}}]},
+    "environment":"production","release":"app@1.0"})",
+                              {.received_at_ms = 5});
+  REQUIRE(event.has_value());
+  CHECK(event->title == "ZeroDivisionError: division by zero");
+  CHECK(event->culprit == "app.billing in charge");
+  CHECK(event->event_type == "error");
+  CHECK(event->platform == "python");
+  CHECK(event->timestamp_ms == 1664532000123);
+  CHECK(event->environment == "production");
+  REQUIRE(event->exceptions.size() == 1);
+  CHECK(event->exceptions[0].frames.size() == 3);
+}
+
+TEST_CASE("message shapes and defaults", "[unit][normalize]") {
+  auto plain = NormalizeEvent(R"({"message":"first line\nsecond","level":30})", {.received_at_ms = 77});
+  REQUIRE(plain.has_value());
+  CHECK(plain->title == "first line");
+  CHECK(plain->level == "warning");  // Python logging level 30
+  CHECK(plain->timestamp_ms == 77);  // no timestamp: the relay's receive time
+  CHECK(plain->platform == "other");
+  CHECK(plain->event_type == "default");
+
+  auto logentry = NormalizeEvent(R"({"logentry":{"message":"user %s","params":["x"],"formatted":"user x"}})", {});
+  CHECK(logentry->title == "user x");
+
+  auto empty = NormalizeEvent("{}", {});
+  CHECK(empty->title == "<unlabeled event>");
+  CHECK(empty->level == "error");
+}
+
+TEST_CASE("the legacy raven interfaces", "[unit][normalize]") {
+  auto event = NormalizeEvent(R"({"sentry.interfaces.Exception":{"type":"TypeError","value":"x is not a function"},
+      "sentry.interfaces.Stacktrace":{"frames":[{"filename":"a.js","function":"f"}]},"culprit":"a.js in f"})",
+                              {});
+  REQUIRE(event.has_value());
+  CHECK(event->title == "TypeError: x is not a function");
+  CHECK(event->exceptions[0].frames.size() == 1);
+  CHECK(event->culprit == "a.js in f");
+}
+
+TEST_CASE("documents that are not objects are refused", "[unit][normalize]") {
+  CHECK_FALSE(NormalizeEvent("[]", {}).has_value());
+  CHECK_FALSE(NormalizeEvent("nope", {}).has_value());
+}

@@ -1,0 +1,45 @@
+// rookery::protocol — the relay→worker Kafka message (proto/rookery/ingest/v1/raw_event.proto),
+// as a plain struct so services never touch generated protobuf types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "rookery/core/event_id.hpp"
+#include "rookery/core/expected.hpp"
+
+namespace rookery::protocol {
+
+inline constexpr std::uint32_t kRawEventContractVersion = 1;
+/// Kafka header naming the contract version, readable without decoding the value.
+inline constexpr std::string_view kContractHeader = "rookery-contract";
+
+enum class IngestEndpoint { kStore, kEnvelope };
+
+struct RawEvent {
+  std::uint32_t contract_version = kRawEventContractVersion;
+  EventId event_id;
+  std::int64_t project_id = 0;
+  std::int64_t key_id = 0;
+  std::int64_t received_at_ms = 0;
+  std::string client_ip;
+  IngestEndpoint endpoint = IngestEndpoint::kStore;
+  std::string sdk_name;
+  std::string sdk_version;
+  std::string body;
+};
+
+std::string EncodeRawEvent(const RawEvent& event);
+
+enum class DecodeErrorCode { kNotProtobuf, kUnsupportedVersion, kBadEventId, kBadEndpoint, kBadProject };
+struct DecodeError {
+  DecodeErrorCode code;
+  std::string message;
+};
+
+/// Accepts every contract version this build knows (currently 1); anything else is an error the
+/// worker dead-letters.
+Expected<RawEvent, DecodeError> DecodeRawEvent(std::string_view bytes);
+
+}  // namespace rookery::protocol
