@@ -1,4 +1,6 @@
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
@@ -169,6 +171,29 @@ std::string DeriveCulprit(const Event& event) {
   return where + " in " + frame.function;
 }
 
+// Rewrites values jsonb cannot hold, in place.
+void MakeStorable(Value& value, rapidjson::Document::AllocatorType& allocator) {
+  if (value.IsDouble() && !std::isfinite(value.GetDouble())) {
+    value.SetNull();
+  } else if (value.IsString()) {
+    std::string_view text(value.GetString(), value.GetStringLength());
+    if (text.find('\0') != std::string_view::npos) {
+      std::string cleaned;
+      for (char c : text) {
+        if (c != '\0') cleaned.push_back(c);
+      }
+      value.SetString(cleaned.c_str(), static_cast<rapidjson::SizeType>(cleaned.size()), allocator);
+    }
+  } else if (value.IsArray()) {
+    for (Value& item : value.GetArray()) MakeStorable(item, allocator);
+  } else if (value.IsObject()) {
+    for (auto& member : value.GetObject()) {
+      MakeStorable(member.name, allocator);
+      MakeStorable(member.value, allocator);
+    }
+  }
+}
+
 }  // namespace
 
 Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context& context) {
@@ -211,6 +236,12 @@ Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context
   }
   event.title = TruncateUtf8(event.title, kMaxTitleChars);
   event.culprit = TruncateUtf8(DeriveCulprit(event), kMaxTitleChars);
+
+  MakeStorable(doc, doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  event.storable_json.assign(buffer.GetString(), buffer.GetSize());
   return event;
 }
 

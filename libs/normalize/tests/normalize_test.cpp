@@ -56,3 +56,9 @@ TEST_CASE("documents that are not objects are refused", "[unit][normalize]") {
   CHECK_FALSE(NormalizeEvent("[]", {}).has_value());
   CHECK_FALSE(NormalizeEvent("nope", {}).has_value());
 }
+
+TEST_CASE("stored JSON is what jsonb accepts", "[unit][normalize]") {
+  auto event = NormalizeEvent(std::string("{\"extra\":{\"r\":NaN,\"i\":-Infinity,\"s\":\"a\\u0000b\"},\"n\":1.5}"), {});
+  REQUIRE(event.has_value());
+  CHECK(event->storable_json == R"({"extra":{"r":null,"i":null,"s":"ab"},"n":1.5})");
+}

@@ -10,6 +10,7 @@ namespace rookery::log {
 
 /// Installs a stdout logger named `service` as the default; level from ROOKERY_LOG_LEVEL
 /// (trace, debug, info, warn, error; default info). Throws ConfigError on an unknown level.
-void Init(const std::string& service);
+/// Command-line tools pass `to_stderr` so their stdout stays machine-readable.
+void Init(const std::string& service, bool to_stderr = false);
 
 }  // namespace rookery::log

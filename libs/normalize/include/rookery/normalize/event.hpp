@@ -43,6 +43,9 @@ struct Event {
   std::string release;
   std::string logger;
   std::string transaction;
+  /// The event as the SDK sent it, re-serialized so PostgreSQL's jsonb accepts it: NaN and
+  /// ±Infinity become null and NUL characters are removed from strings.
+  std::string storable_json;
 };
 
 struct Context {

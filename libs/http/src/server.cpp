@@ -1,0 +1,274 @@
+#include "rookery/http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
+
+#include "rookery/http/response.hpp"
+
+namespace rookery::http {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+struct Server::Shared {
+  net::io_context& ioc;
+  ServerOptions options;
+  Handler handler;
+  tcp::acceptor acceptor;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::mutex sessions_mutex;
+  std::unordered_set<Session*> sessions;  // registry for closing idle connections on shutdown
+
+  Shared(net::io_context& io, ServerOptions opts, Handler h)
+      : ioc(io), options(std::move(opts)), handler(std::move(h)), acceptor(net::make_strand(io)) {}
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Server::Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    boost::system::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ip_ = endpoint.address().to_string();
+  }
+
+  ~Session() {
+    std::lock_guard lock(shared_->sessions_mutex);
+    shared_->sessions.erase(this);
+    shared_->connections.fetch_sub(1);
+  }
+
+  void Start() {
+    {
+      std::lock_guard lock(shared_->sessions_mutex);
+      shared_->sessions.insert(this);
+    }
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called from any thread via Responder.
+  void Reply(Response response) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), response = std::move(response)]() mutable {
+      self->Write(std::move(response));
+    });
+  }
+
+  // Closes the connection if it is waiting for a new request; a busy one closes after its answer.
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->stream_.socket().close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (shared_->draining.load()) {
+      Close();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
+    parser_->body_limit(shared_->options.max_body_bytes);
+    idle_ = true;
+    replied_ = false;
+    // The first bytes of a request may take the idle timeout; the rest must come within the
+    // read timeout (below), so a slow sender cannot hold the connection.
+    stream_.expires_after(buffer_.size() > 0 ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    idle_ = false;
+    if (ec) {
+      HandleReadError(ec);
+      return;
+    }
+    stream_.expires_after(shared_->options.read_timeout);
+    const auto& header = parser_->get();
+    if (auto length = parser_->content_length(); length && *length > shared_->options.max_body_bytes) {
+      RejectTooLarge();
+      return;
+    }
+    if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+      // curl and other clients wait for this before sending a body.
+      auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      bhttp::async_write(stream_, *interim, [self = shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
+        if (write_ec) {
+          self->Close();
+          return;
+        }
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) {
+      HandleReadError(ec);
+      return;
+    }
+    keep_alive_ = parser_->get().keep_alive();
+    Incoming incoming{parser_->release(), peer_ip_};
+    try {
+      shared_->handler(std::move(incoming), Responder(shared_from_this()));
+    } catch (const std::exception& e) {
+      spdlog::error("http handler threw: {}", e.what());
+      Write(MakeErrorResponse(Status::internal_server_error, "internal error"));
+    }
+  }
+
+  void HandleReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      RejectTooLarge();
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      keep_alive_ = false;
+      Write(MakeErrorResponse(Status::request_header_fields_too_large, "request headers too large"));
+      return;
+    }
+    if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+        ec != bhttp::error::partial_message) {
+      keep_alive_ = false;
+      Write(MakeErrorResponse(Status::bad_request, "malformed HTTP request"));
+      return;
+    }
+    Close();  // peer went away, timed out, or was closed by shutdown
+  }
+
+  void RejectTooLarge() {
+    keep_alive_ = false;
+    Write(MakeErrorResponse(Status::payload_too_large, "request body exceeded size limits"));
+  }
+
+  void Write(Response response) {
+    if (replied_) return;
+    replied_ = true;
+    const bool keep_alive = keep_alive_ && !shared_->draining.load();
+    response.version(11);
+    response.keep_alive(keep_alive);
+    response.set(bhttp::field::server, "rookery");
+    response.prepare_payload();
+    auto message = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(shared_->options.write_timeout);
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message, keep_alive](beast::error_code ec, std::size_t) {
+                         if (ec || !keep_alive) {
+                           self->Close();
+                           return;
+                         }
+                         self->ReadHeader();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<Server::Shared> shared_;
+  std::string peer_ip_;
+  bool keep_alive_ = true;
+  bool idle_ = true;
+  bool replied_ = false;
+};
+
+void Responder::Send(Response response) const { session_->Reply(std::move(response)); }
+
+namespace {
+
+void Accept(const std::shared_ptr<Server::Shared>& shared) {
+  shared->acceptor.async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !shared->acceptor.is_open()) return;  // shutting down
+      spdlog::warn("accept failed: {}", ec.message());
+    } else if (shared->connections.load() >= shared->options.max_connections) {
+      spdlog::warn("connection limit {} reached; closing new connection", shared->options.max_connections);
+      socket.close(ec);
+    } else {
+      shared->connections.fetch_add(1);
+      std::make_shared<Session>(std::move(socket), shared)->Start();
+    }
+    if (!shared->draining.load()) Accept(shared);
+  });
+}
+
+void WaitForDrain(const std::shared_ptr<Server::Shared>& shared, std::shared_ptr<net::steady_timer> timer,
+                  std::chrono::steady_clock::time_point deadline, std::function<void()> on_drained) {
+  if (shared->connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (shared->connections.load() > 0) {
+      spdlog::warn("shutdown grace expired with {} connections open", shared->connections.load());
+    }
+    on_drained();
+    return;
+  }
+  timer->expires_after(std::chrono::milliseconds(20));
+  timer->async_wait([shared, timer, deadline, on_drained = std::move(on_drained)](beast::error_code) mutable {
+    WaitForDrain(shared, timer, deadline, std::move(on_drained));
+  });
+}
+
+}  // namespace
+
+Server::Server(net::io_context& ioc, ServerOptions options, Handler handler)
+    : shared_(std::make_shared<Shared>(ioc, std::move(options), std::move(handler))) {}
+
+Server::~Server() = default;
+
+void Server::Start() {
+  const tcp::endpoint endpoint(net::ip::make_address(shared_->options.address), shared_->options.port);
+  shared_->acceptor.open(endpoint.protocol());
+  shared_->acceptor.set_option(net::socket_base::reuse_address(true));
+  shared_->acceptor.bind(endpoint);
+  shared_->acceptor.listen(net::socket_base::max_listen_connections);
+  Accept(shared_);
+}
+
+std::uint16_t Server::Port() const { return shared_->acceptor.local_endpoint().port(); }
+
+std::size_t Server::OpenConnections() const { return shared_->connections.load(); }
+
+void Server::BeginShutdown(std::chrono::milliseconds grace, std::function<void()> on_drained) {
+  shared_->draining.store(true);
+  net::post(shared_->acceptor.get_executor(), [shared = shared_] {
+    beast::error_code ec;
+    shared->acceptor.close(ec);
+  });
+  {
+    std::lock_guard lock(shared_->sessions_mutex);
+    for (Session* session : shared_->sessions) {
+      // shared_from_this may fail for a session already being destroyed; skip it then.
+      if (auto alive = session->weak_from_this().lock()) alive->CloseIfIdle();
+    }
+  }
+  auto timer = std::make_shared<net::steady_timer>(shared_->ioc);
+  WaitForDrain(shared_, timer, std::chrono::steady_clock::now() + grace, std::move(on_drained));
+}
+
+}  // namespace rookery::http

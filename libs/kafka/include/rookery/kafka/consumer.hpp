@@ -1,0 +1,80 @@
+// rookery::kafka — a consumer-group member for at-least-once processing: the caller consumes a
+// batch, makes its effects durable, and only then commits the batch's offsets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rookery/kafka/config.hpp"
+
+namespace RdKafka {
+class KafkaConsumer;
+class Message;
+}  // namespace RdKafka
+
+namespace rookery::kafka {
+
+struct ConsumerOptions {
+  std::string group_id = "rookery-worker";
+  /// Longest a batch may take (including database retries) before the group evicts this member.
+  std::chrono::milliseconds max_poll_interval{300000};
+  std::chrono::milliseconds session_timeout{10000};
+};
+
+/// One consumed record. Owns the underlying librdkafka message.
+class Record {
+ public:
+  explicit Record(std::unique_ptr<RdKafka::Message> message);
+  ~Record();
+  Record(Record&&) noexcept;
+  Record& operator=(Record&&) noexcept;
+
+  std::string_view Key() const;
+  std::string_view Value() const;
+  std::optional<std::string> Header(const std::string& name) const;
+  const std::string& Topic() const;
+  std::int32_t Partition() const;
+  std::int64_t Offset() const;
+
+ private:
+  std::unique_ptr<RdKafka::Message> message_;
+  std::string topic_;
+};
+
+struct ConsumeStats {
+  std::uint64_t offset_resets = 0;  // partitions whose position was reset: data the group never saw
+};
+
+class Consumer {
+ public:
+  /// Subscribes to `topics`; throws ConfigError for refused settings.
+  Consumer(const KafkaConfig& config, const ConsumerOptions& options, const std::vector<std::string>& topics);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// Up to `max_records`, waiting at most `max_wait` in total. Rebalances happen inside this call,
+  /// i.e. between batches, when nothing uncommitted is in flight.
+  std::vector<Record> ConsumeBatch(std::size_t max_records, std::chrono::milliseconds max_wait);
+  /// Synchronously commits last offset + 1 for every partition in `records`. False on failure
+  /// (e.g. the partitions were revoked): the records will be redelivered, which idempotent writes absorb.
+  bool Commit(const std::vector<Record>& records);
+  /// Leaves the group cleanly (final revoke), so its partitions move at once.
+  void Close();
+
+  const ConsumeStats& Stats() const { return stats_; }
+
+ private:
+  class Callbacks;
+  std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  ConsumeStats stats_;
+  bool closed_ = false;
+};
+
+}  // namespace rookery::kafka

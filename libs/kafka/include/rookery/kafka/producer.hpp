@@ -1,0 +1,74 @@
+// rookery::kafka — the relay's producer: idempotent, acks=all, bounded queue, and a callback per
+// message once the broker has acknowledged it (or definitively failed to).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "rookery/kafka/config.hpp"
+
+namespace RdKafka {
+class Producer;
+}
+
+namespace rookery::kafka {
+
+struct ProducerOptions {
+  std::chrono::milliseconds linger{5};             // latency every request pays before its batch ships
+  std::chrono::milliseconds delivery_timeout{30000};  // after this a message fails (relay answers 503)
+  int max_queued_messages = 100000;                // beyond: Send() says kQueueFull (relay answers 503)
+  int max_queued_kbytes = 256 * 1024;
+  int max_message_bytes = 4 * 1024 * 1024;
+};
+
+enum class SendStatus { kEnqueued, kQueueFull, kTooLarge, kError };
+
+struct DeliveryReport {
+  bool delivered = false;
+  std::string error;  // empty when delivered
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+/// Runs on the producer's poll thread: keep it short and hand work to the caller's executor.
+using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+class Producer {
+ public:
+  /// Throws ConfigError at start-up for settings librdkafka refuses.
+  Producer(const KafkaConfig& config, const ProducerOptions& options);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  /// Never blocks. On kEnqueued the callback runs exactly once, later; otherwise never.
+  SendStatus Send(const std::string& topic, std::string_view key, std::string_view value, const Headers& headers,
+                  DeliveryCallback on_delivery);
+  /// Waits for outstanding deliveries; false if some remained after `timeout`.
+  bool Flush(std::chrono::milliseconds timeout);
+  /// Flushes for up to `timeout`, then fails whatever is left (each callback still runs, told
+  /// the message failed) and stops the poll thread. Idempotent; the destructor calls it. Call it
+  /// explicitly while the callbacks' targets are still alive. Returns true if everything was delivered.
+  bool Close(std::chrono::milliseconds timeout);
+  /// Messages handed to librdkafka and not yet reported.
+  int OutstandingMessages() const;
+  /// A fatal producer error (e.g. idempotence state lost): the relay must stop accepting.
+  bool Failed() const { return fatal_.load(); }
+
+ private:
+  class Callbacks;
+  std::unique_ptr<Callbacks> callbacks_;  // outlives producer_: librdkafka calls into it until destroyed
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> stop_{false};
+  bool closed_ = false;
+  std::atomic<bool> fatal_{false};
+  std::thread poller_;
+};
+
+}  // namespace rookery::kafka

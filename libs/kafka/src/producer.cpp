@@ -1,0 +1,121 @@
+#include "rookery/kafka/producer.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <spdlog/spdlog.h>
+
+#include "rookery/core/env.hpp"
+
+namespace rookery::kafka {
+
+class Producer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  explicit Callbacks(std::atomic<bool>& fatal) : fatal_(fatal) {}
+
+  void dr_cb(RdKafka::Message& message) override {
+    std::unique_ptr<DeliveryCallback> callback(static_cast<DeliveryCallback*>(message.msg_opaque()));
+    if (!callback) return;
+    DeliveryReport report;
+    report.delivered = message.err() == RdKafka::ERR_NO_ERROR;
+    if (!report.delivered) report.error = message.errstr();
+    (*callback)(report);
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_ERROR:
+        if (event.fatal()) {
+          fatal_.store(true);
+          spdlog::critical("kafka producer fatal error: {}", event.str());
+        } else {
+          spdlog::warn("kafka producer: {}", event.str());
+        }
+        break;
+      case RdKafka::Event::EVENT_LOG:
+        spdlog::debug("librdkafka {}: {}", event.fac(), event.str());
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  std::atomic<bool>& fatal_;
+};
+
+Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
+    : callbacks_(std::make_unique<Callbacks>(fatal_)) {
+  auto conf = internal::BuildConf(
+      {
+          // Exactly-once, in-order delivery per partition; implies acks=all and unlimited retries.
+          {"enable.idempotence", "true"},
+          {"acks", "all"},
+          {"linger.ms", std::to_string(options.linger.count())},
+          {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+          {"queue.buffering.max.messages", std::to_string(options.max_queued_messages)},
+          {"queue.buffering.max.kbytes", std::to_string(options.max_queued_kbytes)},
+          {"message.max.bytes", std::to_string(options.max_message_bytes)},
+          {"compression.type", "lz4"},
+          {"socket.timeout.ms", "10000"},
+      },
+      config);
+  std::string error;
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(callbacks_.get()), error) !=
+          RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(callbacks_.get()), error) != RdKafka::Conf::CONF_OK) {
+    throw ConfigError("kafka producer callbacks: " + error);
+  }
+  producer_.reset(RdKafka::Producer::create(conf.get(), error));
+  if (!producer_) {
+    throw ConfigError("kafka producer: " + error);
+  }
+  // Delivery reports are only served from poll(); a dedicated thread keeps them off I/O threads.
+  poller_ = std::thread([this] {
+    while (!stop_.load()) {
+      producer_->poll(50);
+    }
+  });
+}
+
+Producer::~Producer() { Close(std::chrono::seconds(5)); }
+
+bool Producer::Close(std::chrono::milliseconds timeout) {
+  if (closed_) return true;
+  closed_ = true;
+  const bool flushed = Flush(timeout);
+  stop_.store(true);
+  poller_.join();
+  // Any message still queued is purged and its callback told it failed, so no caller waits forever.
+  producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  producer_->poll(0);
+  return flushed;
+}
+
+SendStatus Producer::Send(const std::string& topic, std::string_view key, std::string_view value,
+                          const Headers& headers, DeliveryCallback on_delivery) {
+  std::unique_ptr<RdKafka::Headers> kafka_headers(RdKafka::Headers::create());
+  for (const auto& [name, header_value] : headers) {
+    kafka_headers->add(name, header_value);
+  }
+  auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
+  const RdKafka::ErrorCode rc = producer_->produce(
+      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+      value.size(), key.data(), key.size(), 0, kafka_headers.get(), callback.get());
+  if (rc == RdKafka::ERR_NO_ERROR) {
+    // librdkafka owns the headers and will hand the callback back in dr_cb.
+    kafka_headers.release();
+    callback.release();
+    return SendStatus::kEnqueued;
+  }
+  if (rc == RdKafka::ERR__QUEUE_FULL) return SendStatus::kQueueFull;
+  if (rc == RdKafka::ERR_MSG_SIZE_TOO_LARGE) return SendStatus::kTooLarge;
+  spdlog::warn("kafka produce to {} failed: {}", topic, RdKafka::err2str(rc));
+  return SendStatus::kError;
+}
+
+bool Producer::Flush(std::chrono::milliseconds timeout) {
+  return producer_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
+}
+
+int Producer::OutstandingMessages() const { return producer_->outq_len(); }
+
+}  // namespace rookery::kafka

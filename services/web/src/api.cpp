@@ -1,0 +1,223 @@
+#include "api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "rookery/core/strings.hpp"
+#include "rookery/http/response.hpp"
+#include "serialize.hpp"
+
+namespace rookery::web {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+constexpr const char* kAuthToken = "web_auth_token";
+constexpr const char* kProjectForMember = "web_project_for_member";
+constexpr const char* kProjectIssues = "web_project_issues";
+constexpr const char* kIssueForMember = "web_issue_for_member";
+constexpr const char* kLatestEvent = "web_latest_event";
+
+constexpr const char* kIssueColumns =
+    "i.id, i.short_id, i.title, i.culprit, i.level, i.type, i.status, i.metadata::text, i.times_seen, "
+    "(extract(epoch FROM i.first_seen) * 1000)::bigint, (extract(epoch FROM i.last_seen) * 1000)::bigint, "
+    "p.id, p.slug, p.name, coalesce(p.platform, ''), o.slug";
+
+void Prepare(pqxx::connection& c) {
+  // Only the token's SHA-256 is stored; hashing happens in the database so the comparison is
+  // an index lookup.
+  c.prepare(kAuthToken,
+            "SELECT user_id, array_to_string(scopes, ' ') FROM api_tokens "
+            "WHERE token_hash = sha256(convert_to($1, 'UTF8'))");
+  c.prepare(kProjectForMember,
+            "SELECT p.id FROM projects p JOIN organizations o ON o.id = p.organization_id "
+            "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $3 "
+            "WHERE o.slug = $1 AND p.slug = $2");
+  c.prepare(kProjectIssues, std::string("SELECT ") + kIssueColumns +
+                                " FROM issues i JOIN projects p ON p.id = i.project_id "
+                                "JOIN organizations o ON o.id = p.organization_id "
+                                "WHERE i.project_id = $1 AND ($2 = '' OR i.status = $2) "
+                                "ORDER BY i.last_seen DESC, i.id DESC LIMIT $3");
+  c.prepare(kIssueForMember, std::string("SELECT ") + kIssueColumns +
+                                 " FROM issues i JOIN projects p ON p.id = i.project_id "
+                                 "JOIN organizations o ON o.id = p.organization_id "
+                                 "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
+                                 "WHERE i.id = $1");
+  c.prepare(kLatestEvent,
+            "SELECT replace(event_id::text, '-', ''), issue_id, project_id, title, culprit, platform, level, "
+            "environment, release, sdk_name, sdk_version, coalesce(host(client_ip), ''), "
+            "(extract(epoch FROM timestamp) * 1000)::bigint, (extract(epoch FROM received_at) * 1000)::bigint, "
+            "data::text FROM events WHERE issue_id = $1 ORDER BY received_at DESC, event_id DESC LIMIT 1");
+}
+
+pqxx::connection& ThreadConnection(const db::DatabaseConfig& config) {
+  thread_local std::unique_ptr<pqxx::connection> connection;
+  if (!connection || !connection->is_open()) {
+    connection = db::Connect(config);
+    Prepare(*connection);
+  }
+  return *connection;
+}
+
+IssueRow ReadIssue(const pqxx::row& r) {
+  IssueRow issue;
+  issue.id = r[0].as<std::int64_t>();
+  issue.short_id = r[1].as<std::int64_t>();
+  issue.title = r[2].as<std::string>();
+  issue.culprit = r[3].as<std::string>();
+  issue.level = r[4].as<std::string>();
+  issue.type = r[5].as<std::string>();
+  issue.status = r[6].as<std::string>();
+  issue.metadata_json = r[7].as<std::string>();
+  issue.times_seen = r[8].as<std::int64_t>();
+  issue.first_seen_ms = r[9].as<std::int64_t>();
+  issue.last_seen_ms = r[10].as<std::int64_t>();
+  issue.project_id = r[11].as<std::int64_t>();
+  issue.project_slug = r[12].as<std::string>();
+  issue.project_name = r[13].as<std::string>();
+  issue.project_platform = r[14].as<std::string>();
+  issue.org_slug = r[15].as<std::string>();
+  return issue;
+}
+
+struct Principal {
+  std::int64_t user_id = 0;
+  std::string scopes;  // space separated
+  bool Has(std::string_view scope) const {
+    std::istringstream words(scopes);
+    std::string word;
+    while (words >> word) {
+      if (word == scope) return true;
+    }
+    return false;
+  }
+};
+
+http::Response NotFound() { return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist"); }
+
+// `query` as Sentry's issue search takes it; only the status filter is understood so far.
+std::string StatusFilter(const http::Request& request) {
+  const std::string_view target = request.target();
+  if (http::QueryString(target).find("query=") == std::string_view::npos) return "unresolved";  // Sentry's default
+  const std::string query = http::QueryParam(target, "query");
+  std::istringstream words(query);
+  std::string word;
+  while (words >> word) {
+    if (word == "is:unresolved") return "unresolved";
+    if (word == "is:resolved") return "resolved";
+    if (word == "is:ignored") return "ignored";
+  }
+  return "";
+}
+
+}  // namespace
+
+Api::Api(const WebConfig& config) : config_(config), pool_(static_cast<std::size_t>(config.db_threads)) {}
+
+Api::~Api() { Stop(); }
+
+void Api::Stop() { pool_.join(); }
+
+void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
+  Route route = MatchRoute(incoming.request.target());
+  if (route.endpoint == Endpoint::kHealth) {
+    responder.Send(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"));
+    return;
+  }
+  if (route.endpoint == Endpoint::kNotFound) {
+    responder.Send(NotFound());
+    return;
+  }
+  if (incoming.request.method() != bhttp::verb::get) {
+    responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
+    return;
+  }
+  boost::asio::post(pool_, [this, route = std::move(route), request = std::move(incoming.request), responder]() {
+    try {
+      responder.Send(Execute(route, request));
+    } catch (const pqxx::broken_connection& e) {
+      spdlog::warn("api: database unavailable: {}", e.what());
+      http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "Database unavailable");
+      response.set(bhttp::field::retry_after, "5");
+      responder.Send(std::move(response));
+    } catch (const std::exception& e) {
+      spdlog::error("api: {} failed: {}", std::string(request.target()), e.what());
+      responder.Send(http::MakeErrorResponse(http::Status::internal_server_error, "Internal error"));
+    }
+  });
+}
+
+http::Response Api::Execute(const Route& route, const http::Request& request) {
+  pqxx::connection& connection = ThreadConnection(config_.database);
+  if (route.endpoint == Endpoint::kReady) {
+    pqxx::read_transaction tx(connection);
+    tx.exec("SELECT 1");
+    return http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ready\"}");
+  }
+
+  const std::string_view authorization = request[bhttp::field::authorization];
+  if (!StartsWithIgnoreCase(authorization, "bearer ")) {
+    return http::MakeErrorResponse(http::Status::unauthorized, "Authentication credentials were not provided.");
+  }
+  const std::string token(TrimWhitespace(authorization.substr(7)));
+  pqxx::read_transaction tx(connection);
+  const auto auth = tx.exec_prepared(kAuthToken, token);
+  if (auth.empty()) {
+    return http::MakeErrorResponse(http::Status::unauthorized, "Invalid token");
+  }
+  const Principal principal{auth[0][0].as<std::int64_t>(), auth[0][1].as<std::string>()};
+  if (!principal.Has("event:read") && !principal.Has("project:read") && !principal.Has("org:read")) {
+    return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
+  }
+
+  switch (route.endpoint) {
+    case Endpoint::kProjectIssues: {
+      // Objects of organizations the caller is not a member of do not exist, as far as it can tell.
+      const auto project = tx.exec_prepared(kProjectForMember, route.org_slug, route.project_slug, principal.user_id);
+      if (project.empty()) return NotFound();
+      const auto rows = tx.exec_prepared(kProjectIssues, project[0][0].as<std::int64_t>(), StatusFilter(request), 100);
+      std::string body = "[";
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i > 0) body += ",";
+        body += SerializeIssue(ReadIssue(rows[i]), config_.public_url);
+      }
+      body += "]";
+      return http::MakeJsonResponse(http::Status::ok, std::move(body));
+    }
+    case Endpoint::kIssue: {
+      const auto rows = tx.exec_prepared(kIssueForMember, route.issue_id, principal.user_id);
+      if (rows.empty()) return NotFound();
+      return http::MakeJsonResponse(http::Status::ok, SerializeIssue(ReadIssue(rows[0]), config_.public_url));
+    }
+    case Endpoint::kIssueLatestEvent: {
+      if (tx.exec_prepared(kIssueForMember, route.issue_id, principal.user_id).empty()) return NotFound();
+      const auto rows = tx.exec_prepared(kLatestEvent, route.issue_id);
+      if (rows.empty()) return NotFound();
+      const auto& r = rows[0];
+      EventRow event;
+      event.event_id = r[0].as<std::string>();
+      event.issue_id = r[1].as<std::int64_t>();
+      event.project_id = r[2].as<std::int64_t>();
+      event.title = r[3].as<std::string>();
+      event.culprit = r[4].as<std::string>();
+      event.platform = r[5].as<std::string>();
+      event.level = r[6].as<std::string>();
+      event.environment = r[7].as<std::string>();
+      event.release = r[8].as<std::string>();
+      event.sdk_name = r[9].as<std::string>();
+      event.sdk_version = r[10].as<std::string>();
+      event.client_ip = r[11].as<std::string>();
+      event.timestamp_ms = r[12].as<std::int64_t>();
+      event.received_ms = r[13].as<std::int64_t>();
+      event.data_json = r[14].as<std::string>();
+      return http::MakeJsonResponse(http::Status::ok, SerializeEvent(event));
+    }
+    default:
+      return NotFound();
+  }
+}
+
+}  // namespace rookery::web

@@ -1,0 +1,30 @@
+// The REST API (/api/0/...). Requests are routed on the I/O thread and executed on a small pool
+// of database threads, each with its own connection and prepared statements.
+#pragma once
+
+#include <utility>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "config.hpp"
+#include "router.hpp"
+#include "rookery/http/server.hpp"
+
+namespace rookery::web {
+
+class Api {
+ public:
+  explicit Api(const WebConfig& config);
+  ~Api();
+  void Handle(http::Incoming&& incoming, http::Responder responder);
+  /// Waits for queries in flight; call before the HTTP server's io_context goes away.
+  void Stop();
+
+ private:
+  http::Response Execute(const Route& route, const http::Request& request);
+
+  const WebConfig& config_;
+  boost::asio::thread_pool pool_;
+};
+
+}  // namespace rookery::web

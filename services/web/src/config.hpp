@@ -1,0 +1,23 @@
+// Web/API configuration from ROOKERY_* variables.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "rookery/db/connection.hpp"
+#include "rookery/http/server.hpp"
+
+namespace rookery::web {
+
+struct WebConfig {
+  http::ServerOptions http;
+  int io_threads = 1;
+  int db_threads = 4;  // blocking queries run here, one connection each, never on I/O threads
+  std::string public_url = "http://localhost:9000";  // for permalinks
+  std::chrono::milliseconds shutdown_grace{10000};
+  db::DatabaseConfig database;
+};
+
+WebConfig WebConfigFromEnv();
+
+}  // namespace rookery::web

@@ -1,0 +1,51 @@
+#include "router.hpp"
+
+#include <charconv>
+#include <vector>
+
+#include "rookery/core/strings.hpp"
+#include "rookery/http/response.hpp"
+
+namespace rookery::web {
+namespace {
+
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> segments;
+  while (!path.empty()) {
+    const std::size_t slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    if (!part.empty()) segments.push_back(UrlDecode(part));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+bool ParseId(const std::string& text, std::int64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out > 0;
+}
+
+}  // namespace
+
+Route MatchRoute(std::string_view target) {
+  const auto s = Segments(http::PathOf(target));
+  Route route;
+  if (s.size() == 1 && s[0] == "healthz") {
+    route.endpoint = Endpoint::kHealth;
+  } else if (s.size() == 1 && s[0] == "readyz") {
+    route.endpoint = Endpoint::kReady;
+  } else if (s.size() == 6 && s[0] == "api" && s[1] == "0" && s[2] == "projects" && s[5] == "issues") {
+    route.endpoint = Endpoint::kProjectIssues;
+    route.org_slug = s[3];
+    route.project_slug = s[4];
+  } else if (s.size() == 4 && s[0] == "api" && s[1] == "0" && s[2] == "issues" && ParseId(s[3], route.issue_id)) {
+    route.endpoint = Endpoint::kIssue;
+  } else if (s.size() == 6 && s[0] == "api" && s[1] == "0" && s[2] == "issues" && s[4] == "events" &&
+             s[5] == "latest" && ParseId(s[3], route.issue_id)) {
+    route.endpoint = Endpoint::kIssueLatestEvent;
+  }
+  return route;
+}
+
+}  // namespace rookery::web

@@ -1,0 +1,53 @@
+// Sentry-shaped JSON for issues and events. Pure: rows in, JSON text out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rookery::web {
+
+struct IssueRow {
+  std::int64_t id = 0;
+  std::int64_t short_id = 0;
+  std::string title;
+  std::string culprit;
+  std::string level;
+  std::string type;
+  std::string status;
+  std::string metadata_json;  // jsonb text
+  std::int64_t times_seen = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t project_id = 0;
+  std::string project_slug;
+  std::string project_name;
+  std::string project_platform;  // empty when unset
+  std::string org_slug;
+};
+
+struct EventRow {
+  std::string event_id;  // 32 hex
+  std::int64_t issue_id = 0;
+  std::int64_t project_id = 0;
+  std::string title;
+  std::string culprit;
+  std::string platform;
+  std::string level;
+  std::string environment;
+  std::string release;
+  std::string sdk_name;
+  std::string sdk_version;
+  std::string client_ip;
+  std::int64_t timestamp_ms = 0;
+  std::int64_t received_ms = 0;
+  std::string data_json;  // the stored event
+};
+
+/// "PROJECT-12": the project slug upper-cased, as Sentry's short ids read.
+std::string ShortId(const std::string& project_slug, std::int64_t short_id);
+/// One issue, as /api/0/issues/{id}/ and the issue list show it.
+std::string SerializeIssue(const IssueRow& issue, const std::string& public_url);
+/// One event with its interfaces as `entries`, as /api/0/issues/{id}/events/latest/ shows it.
+std::string SerializeEvent(const EventRow& event);
+
+}  // namespace rookery::web

@@ -1,0 +1,18 @@
+#include "config.hpp"
+
+#include "rookery/core/env.hpp"
+
+namespace rookery::worker {
+
+WorkerConfig WorkerConfigFromEnv() {
+  WorkerConfig config;
+  config.database = db::DatabaseConfigFromEnv();
+  config.kafka = kafka::KafkaConfigFromEnv();
+  config.topic = kafka::RawEventsTopicFromEnv();
+  config.consumer.group_id = EnvString("ROOKERY_WORKER_GROUP", "rookery-worker");
+  config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 500, 1, 100000));
+  config.batch_wait = std::chrono::milliseconds(EnvInt("ROOKERY_WORKER_BATCH_WAIT_MS", 100, 1, 60000));
+  return config;
+}
+
+}  // namespace rookery::worker

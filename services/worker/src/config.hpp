@@ -1,0 +1,26 @@
+// Worker configuration from ROOKERY_* variables.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "rookery/db/connection.hpp"
+#include "rookery/kafka/config.hpp"
+#include "rookery/kafka/consumer.hpp"
+
+namespace rookery::worker {
+
+struct WorkerConfig {
+  db::DatabaseConfig database;
+  kafka::KafkaConfig kafka;
+  kafka::ConsumerOptions consumer;
+  std::string topic;
+  std::size_t batch_size = 500;                 // messages per database transaction, at most
+  std::chrono::milliseconds batch_wait{100};    // how long a batch may wait to fill
+  std::chrono::milliseconds max_db_backoff{5000};
+};
+
+WorkerConfig WorkerConfigFromEnv();
+
+}  // namespace rookery::worker

@@ -1,0 +1,59 @@
+#include "event_processor.hpp"
+
+#include <arpa/inet.h>
+
+#include "rookery/protocol/envelope.hpp"
+
+namespace rookery::worker {
+namespace {
+
+bool IsIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+}  // namespace
+
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header) {
+  if (!contract_header.empty() && contract_header != std::to_string(protocol::kRawEventContractVersion)) {
+    return DeadLetter{"unsupported contract version header '" + std::string(contract_header) + "'"};
+  }
+  auto raw = protocol::DecodeRawEvent(value);
+  if (!raw) {
+    return DeadLetter{raw.error().message};
+  }
+
+  std::string_view event_json;
+  protocol::Envelope envelope;  // views into raw->body; must live as long as event_json is used
+  if (raw->endpoint == protocol::IngestEndpoint::kStore) {
+    event_json = raw->body;
+  } else {
+    auto parsed = protocol::ParseEnvelope(raw->body);
+    if (!parsed) {
+      return DeadLetter{"envelope: " + parsed.error().detail + " (" + parsed.error().cause + ")"};
+    }
+    envelope = std::move(*parsed);
+    const protocol::EnvelopeItem* item = envelope.FindEventItem();
+    if (item == nullptr) {
+      return Skipped{"envelope without an event item"};
+    }
+    event_json = item->payload;
+  }
+
+  auto event = normalize::NormalizeEvent(event_json, {.received_at_ms = raw->received_at_ms});
+  if (!event) {
+    return DeadLetter{event.error()};
+  }
+  if (event->event_type == "transaction") {
+    return Skipped{"transactions are not grouped into issues"};
+  }
+  ProcessedEvent processed;
+  processed.grouping = grouping::ComputeInterimGrouping(*event);
+  processed.event = std::move(*event);
+  processed.client_ip = IsIpAddress(raw->client_ip) ? raw->client_ip : std::string();
+  raw->body.clear();  // the storable copy lives in event.storable_json
+  processed.raw = std::move(*raw);
+  return processed;
+}
+
+}  // namespace rookery::worker

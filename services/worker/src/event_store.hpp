@@ -1,0 +1,43 @@
+// Persists a batch of processed events in one PostgreSQL transaction, idempotently: an event
+// already stored (same project and event id) changes nothing, so Kafka replays never double-count.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "event_processor.hpp"
+
+namespace rookery::worker {
+
+struct DeadLetterRecord {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string reason;
+  std::string payload;
+};
+
+struct BatchWrite {
+  std::vector<ProcessedEvent> events;
+  std::vector<DeadLetterRecord> dead_letters;
+};
+
+struct BatchResult {
+  std::size_t inserted = 0;     // new events
+  std::size_t duplicates = 0;   // already stored: replays
+  std::size_t new_issues = 0;
+  std::size_t dead_lettered = 0;
+};
+
+/// Prepares the statements WriteBatch uses; call once per (re)connection.
+void PrepareStatements(pqxx::connection& connection);
+
+/// One transaction for the whole batch. Throws pqxx errors: the caller retries transient ones.
+/// A data error on one event (a value PostgreSQL refuses) moves that event to the dead letters
+/// instead of failing the batch forever.
+BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch);
+
+}  // namespace rookery::worker

@@ -1,0 +1,103 @@
+#include "pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "event_processor.hpp"
+#include "event_store.hpp"
+#include "rookery/kafka/consumer.hpp"
+#include "rookery/protocol/raw_event.hpp"
+
+namespace rookery::worker {
+namespace {
+
+void SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bool>& stop) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!stop.load() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, PipelineTotals& totals) {
+  BatchWrite batch;
+  for (const auto& record : records) {
+    const auto contract = record.Header(std::string(protocol::kContractHeader));
+    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""));
+    if (auto* processed = std::get_if<ProcessedEvent>(&result)) {
+      processed->topic = record.Topic();
+      processed->partition = record.Partition();
+      processed->offset = record.Offset();
+      batch.events.push_back(std::move(*processed));
+    } else if (auto* skipped = std::get_if<Skipped>(&result)) {
+      ++totals.skipped;
+      spdlog::debug("skipped {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), skipped->reason);
+    } else {
+      const auto& dead = std::get<DeadLetter>(result);
+      spdlog::warn("dead-lettering {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), dead.reason);
+      batch.dead_letters.push_back(DeadLetterRecord{record.Topic(), record.Partition(), record.Offset(), dead.reason,
+                                                    std::string(record.Value())});
+    }
+  }
+  return batch;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(WorkerConfig config) : config_(std::move(config)) {}
+
+int Pipeline::Run(const std::atomic<bool>& stop) {
+  kafka::Consumer consumer(config_.kafka, config_.consumer, {config_.topic});
+  std::unique_ptr<pqxx::connection> connection;
+  spdlog::info("worker consuming {} as group {} (batches of up to {} / {} ms)", config_.topic,
+               config_.consumer.group_id, config_.batch_size, config_.batch_wait.count());
+
+  while (!stop.load()) {
+    std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
+    if (records.empty()) continue;
+    BatchWrite batch = ProcessBatch(records, totals_);
+
+    // Retry until the batch is durable. Stopping mid-retry exits without committing offsets:
+    // the next worker gets the batch again and the idempotent writes absorb the replay.
+    auto backoff = std::chrono::milliseconds(100);
+    bool written = false;
+    BatchResult result;
+    while (!written && !stop.load()) {
+      try {
+        if (!connection || !connection->is_open()) {
+          connection = db::Connect(config_.database);
+          PrepareStatements(*connection);
+        }
+        BatchWrite attempt = batch;  // WriteBatch may add dead letters; a retry starts afresh
+        result = WriteBatch(*connection, attempt);
+        written = true;
+      } catch (const pqxx::in_doubt_error& e) {
+        // The commit may or may not have happened; replaying is safe either way.
+        spdlog::warn("database commit in doubt ({}); retrying the batch", e.what());
+        connection.reset();
+      } catch (const std::exception& e) {
+        spdlog::warn("database write failed ({}); retrying in {} ms", e.what(), backoff.count());
+        connection.reset();
+        SleepUnlessStopped(backoff, stop);
+        backoff = std::min(backoff * 2, config_.max_db_backoff);
+      }
+    }
+    if (!written) break;
+
+    consumer.Commit(records);
+    ++totals_.batches;
+    totals_.inserted += result.inserted;
+    totals_.duplicates += result.duplicates;
+    totals_.dead_lettered += result.dead_lettered;
+    spdlog::info("batch committed: messages={} inserted={} duplicates={} new_issues={} dead_lettered={}",
+                 records.size(), result.inserted, result.duplicates, result.new_issues, result.dead_lettered);
+  }
+  consumer.Close();
+  spdlog::info("worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={}",
+               totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
+               consumer.Stats().offset_resets);
+  return 0;
+}
+
+}  // namespace rookery::worker
