@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Runs the whole Rookery stack on this machine, without Docker:
+#   scripts/dev.sh up       install, build, start PostgreSQL + dev broker + relay, worker, web, cron
+#   scripts/dev.sh down     stop what `up` started
+#   scripts/dev.sh status   show what runs
+#   scripts/dev.sh logs [service]
+# The Kafka broker here is the in-memory development broker (librdkafka's mock cluster): events
+# not yet consumed are lost when it stops. It is for development and tests only; production runs
+# real Kafka (compose.yaml).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+STATE="$ROOKERY_ROOT/.rookery"
+RUN="$STATE/run"
+LOGS="$STATE/logs"
+BUILD="${ROOKERY_BUILD_DIR:-$ROOKERY_ROOT/build}"
+RELAY_PORT="${ROOKERY_RELAY_PORT:-3000}"
+WEB_PORT="${ROOKERY_WEB_PORT:-9000}"
+DB_NAME="${ROOKERY_DEV_DATABASE:-rookery}"
+DB_URL="postgresql://rookery:rookery@localhost:5432/$DB_NAME"
+SERVICES=(relay worker web cron)
+
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+binary_for() {
+  case "$1" in
+    devbroker) echo "$BUILD/services/devbroker/rookery-devbroker" ;;
+    *) echo "$BUILD/services/$1/rookery-$1" ;;
+  esac
+}
+
+start_process() {
+  local name="$1"
+  shift
+  if pid_alive "$name"; then
+    return 0
+  fi
+  # setsid: the service outlives this shell and gets signals only from `down`.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+stop_process() {
+  local name="$1"
+  pid_alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
+  local pid
+  pid="$(cat "$RUN/$name.pid")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop within 15 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+service_env() {
+  export ROOKERY_DATABASE_URL="$DB_URL"
+  export ROOKERY_KAFKA_BROKERS="$(cat "$RUN/broker.addr")"
+  export ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_WEB_PORT="$WEB_PORT"
+  export ROOKERY_RELAY_PUBLIC_URL="${ROOKERY_RELAY_PUBLIC_URL:-http://localhost:$RELAY_PORT}"
+  export ROOKERY_WEB_PUBLIC_URL="${ROOKERY_WEB_PUBLIC_URL:-http://localhost:$WEB_PORT}"
+}
+
+cmd_up() {
+  mkdir -p "$RUN" "$LOGS"
+  install_packages
+  log "building (first build takes a few minutes; later ones are incremental)"
+  build "$BUILD" -DROOKERY_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  if [ "$(ensure_postgres)" = "started" ]; then
+    touch "$RUN/postgres.started-by-dev"
+  fi
+  ensure_role rookery rookery
+  ensure_database "$DB_NAME" rookery
+
+  if ! pid_alive devbroker; then
+    # A new broker has a new address and an empty topic: restart everything that used the old one.
+    for service in "${SERVICES[@]}"; do stop_process "$service"; done
+    rm -f "$RUN/broker.addr"
+    start_process devbroker "$(binary_for devbroker)" --bootstrap-file "$RUN/broker.addr"
+    for _ in $(seq 1 100); do [ -s "$RUN/broker.addr" ] && break; sleep 0.1; done
+    [ -s "$RUN/broker.addr" ] || die "dev broker did not start; see $LOGS/devbroker.log"
+  fi
+  service_env
+  "$(binary_for admin)" migrate 2>>"$LOGS/admin.log" || die "migration failed; see $LOGS/admin.log"
+  if [ ! -s "$STATE/dev.env" ]; then
+    log "first run: creating the admin user, organization, project, DSN key and API token"
+    {
+      "$(binary_for admin)" bootstrap --org rookery --project default --platform python
+      echo "ROOKERY_RELAY_URL=$ROOKERY_RELAY_PUBLIC_URL"
+      echo "ROOKERY_WEB_URL=$ROOKERY_WEB_PUBLIC_URL"
+    } >"$STATE/dev.env.tmp" 2>>"$LOGS/admin.log" || die "bootstrap failed; see $LOGS/admin.log"
+    mv "$STATE/dev.env.tmp" "$STATE/dev.env"
+    chmod 600 "$STATE/dev.env"
+  fi
+  for service in "${SERVICES[@]}"; do start_process "$service" "$(binary_for "$service")"; done
+  wait_http "http://localhost:$RELAY_PORT/readyz" 30 || die "relay not ready; see $LOGS/relay.log"
+  wait_http "http://localhost:$WEB_PORT/readyz" 30 || die "web not ready; see $LOGS/web.log"
+  for service in worker cron; do pid_alive "$service" || die "$service exited; see $LOGS/$service.log"; done
+
+  # shellcheck disable=SC1091
+  source "$STATE/dev.env"
+  cat <<MSG
+
+Rookery is running.
+  DSN:        $ROOKERY_DSN
+  API:        $ROOKERY_WEB_URL/api/0/projects/$ROOKERY_ORG/$ROOKERY_PROJECT/issues/
+  API token:  in .rookery/dev.env (ROOKERY_API_TOKEN), with the admin login
+  Logs:       scripts/dev.sh logs [relay|worker|web|cron|devbroker]
+  Stop:       scripts/dev.sh down
+
+Try it:  python3 -c 'import sentry_sdk; sentry_sdk.init("$ROOKERY_DSN"); 1/0'
+MSG
+}
+
+cmd_down() {
+  for service in "${SERVICES[@]}"; do stop_process "$service"; done
+  stop_process devbroker
+  rm -f "$RUN/broker.addr"
+  if [ -f "$RUN/postgres.started-by-dev" ]; then
+    as_root pg_ctlcluster 15 main stop || true
+    rm -f "$RUN/postgres.started-by-dev"
+  fi
+  log "stopped"
+}
+
+cmd_status() {
+  local code=0
+  for service in devbroker "${SERVICES[@]}"; do
+    if pid_alive "$service"; then
+      printf '%-10s running (pid %s)\n' "$service" "$(cat "$RUN/$service.pid")"
+    else
+      printf '%-10s stopped\n' "$service"
+      code=3
+    fi
+  done
+  if pg_cluster_online; then echo "postgres   running"; else echo "postgres   stopped"; fi
+  return $code
+}
+
+cmd_logs() {
+  if [ $# -gt 0 ]; then tail -n 100 -f "$LOGS/$1.log"; else tail -n 20 "$LOGS"/*.log; fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) shift; cmd_logs "$@" ;;
+  *) echo "usage: scripts/dev.sh up|down|status|logs [service]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,97 @@
+# Shared by dev.sh and test.sh. Source it; it defines functions and sets no traps.
+# shellcheck shell=bash
+
+ROOKERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# Every Debian 12 package Rookery needs to build, run and test. Keep this list honest: CI runs on
+# a fresh machine and installs exactly this.
+ROOKERY_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config
+  librdkafka-dev libpqxx-dev rapidjson-dev catch2 libboost-dev libprotobuf-dev protobuf-compiler
+  libspdlog-dev zlib1g-dev libsodium-dev
+  postgresql postgresql-client
+  python3 python3-sentry-sdk curl procps iproute2
+)
+
+log() { printf '\033[1;34m[rookery]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[rookery]\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  for package in "${ROOKERY_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build <dir> [cmake args...]: configure once, then build everything (ccache makes rebuilds cheap).
+build() {
+  local dir="$1"
+  shift
+  export CCACHE_DIR="${CCACHE_DIR:-$ROOKERY_ROOT/.rookery/ccache}"
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$ROOKERY_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  else
+    cmake "$dir" "$@" >/dev/null
+  fi
+  cmake --build "$dir" --parallel "$(nproc)"
+}
+
+pg_cluster_online() {
+  pg_lsclusters --no-header 2>/dev/null | awk '$1 == "15" && $2 == "main" { print $4 }' | grep -q online
+}
+
+# Starts the machine's PostgreSQL 15 if it is down. Prints "started" when this call started it.
+ensure_postgres() {
+  if pg_cluster_online; then
+    return 0
+  fi
+  if ! pg_lsclusters --no-header 2>/dev/null | awk '{print $1" "$2}' | grep -q '^15 main$'; then
+    as_root pg_createcluster 15 main >/dev/null
+  fi
+  as_root pg_ctlcluster 15 main start
+  for _ in $(seq 1 50); do
+    pg_cluster_online && { echo started; return 0; }
+    sleep 0.2
+  done
+  die "PostgreSQL 15 did not start"
+}
+
+psql_admin() {
+  as_root su postgres -c "psql -v ON_ERROR_STOP=1 -qAt $(printf '%q ' "$@")"
+}
+
+# ensure_role <name> <password> [CREATEDB]
+ensure_role() {
+  local name="$1" password="$2" extra="${3:-}"
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$name'")" != "1" ]; then
+    psql_admin -c "CREATE ROLE $name LOGIN PASSWORD '$password' $extra"
+  fi
+}
+
+# ensure_database <name> <owner>
+ensure_database() {
+  local name="$1" owner="$2"
+  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]; then
+    psql_admin -c "CREATE DATABASE $name OWNER $owner"
+  fi
+}
+
+# wait_http <url> <seconds>: until the URL answers 2xx.
+wait_http() {
+  local url="$1" seconds="$2"
+  for _ in $(seq 1 $((seconds * 10))); do
+    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,398 @@
+// rookery-devbroker: an in-memory Kafka broker for development and tests ONLY.
+//
+// It wraps librdkafka's in-process mock cluster (rdkafka_mock.h), so
+// `scripts/dev.sh up` and the integration tests get a Kafka-protocol endpoint
+// without a JVM or Docker. It is NOT a Kafka replacement: nothing is
+// persisted, each partition keeps only ~5 MB / 100k batches (older batches are
+// silently dropped), and the mock is an experimental librdkafka API. Never
+// point production traffic at it.
+//
+// Fault injection for tests: SIGUSR1 takes every broker down (connections are
+// closed and refused), SIGUSR2 brings them back. SIGTERM/SIGINT shut down
+// cleanly and remove the bootstrap file.
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <pthread.h>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace rookery::devbroker {
+namespace {
+
+constexpr int kDefaultBrokers = 1;
+constexpr int kDefaultPartitions = 64;
+constexpr int kMaxReplicationFactor = 3;
+// Upper bounds only guard against typos (e.g. 6400 instead of 64); the mock
+// allocates per-partition state eagerly.
+constexpr int kMaxBrokers = 16;
+constexpr int kMaxPartitions = 4096;
+constexpr std::string_view kDefaultTopic = "rookery.raw-events";
+constexpr int kExitUsage = 2;
+
+constexpr std::string_view kUsage = R"(Usage: rookery-devbroker [options]
+
+In-memory Kafka broker (librdkafka mock cluster) for DEVELOPMENT AND TESTS ONLY.
+Nothing is persisted; each partition retains only ~5 MB, older data is dropped.
+
+Options:
+  --brokers N            number of mock brokers (default 1)
+                         env ROOKERY_DEVBROKER_BROKERS
+  --partitions N         partitions per topic (default 64)
+                         env ROOKERY_DEVBROKER_PARTITIONS
+  --topic NAME           topic to create; repeatable (default rookery.raw-events)
+                         env ROOKERY_KAFKA_TOPIC (comma-separated list)
+  --bootstrap-file PATH  write the bootstrap address list here (atomically)
+                         and remove it on shutdown
+                         env ROOKERY_DEVBROKER_BOOTSTRAP_FILE
+  -h, --help             show this help
+
+Command-line flags take precedence over environment variables.
+The bootstrap list (host:port,...) is also printed to stdout as a bare line.
+
+Signals:
+  SIGTERM, SIGINT  shut down, remove the bootstrap file, exit 0
+  SIGUSR1          take all brokers down (fault injection)
+  SIGUSR2          bring all brokers back up
+
+Exit status: 0 on clean shutdown, 1 on runtime failure, 2 on bad arguments.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  int brokers = kDefaultBrokers;
+  int partitions = kDefaultPartitions;
+  std::vector<std::string> topics;
+  std::string bootstrap_file;
+  bool help = false;
+};
+
+int ParseCount(std::string_view what, std::string_view text, int max_value) {
+  int value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < 1 || value > max_value) {
+    throw UsageError(std::string(what) + " must be an integer in [1, " +
+                     std::to_string(max_value) + "], got '" +
+                     std::string(text) + "'");
+  }
+  return value;
+}
+
+void ValidateTopic(const std::string& topic) {
+  // Same charset/length rule as Kafka itself, so a name that works here also
+  // works against a real cluster.
+  const bool valid_chars =
+      std::all_of(topic.begin(), topic.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+      });
+  if (topic.empty() || topic.size() > 249 || !valid_chars || topic == "." ||
+      topic == "..") {
+    throw UsageError("invalid topic name '" + topic + "'");
+  }
+}
+
+std::vector<std::string> SplitCommaList(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    if (!item.empty()) items.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::optional<std::string_view> GetEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string_view(value);
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options options;
+  // Environment first, so that flags parsed afterwards override it.
+  if (auto env = GetEnv("ROOKERY_DEVBROKER_BROKERS")) {
+    options.brokers = ParseCount("ROOKERY_DEVBROKER_BROKERS", *env, kMaxBrokers);
+  }
+  if (auto env = GetEnv("ROOKERY_DEVBROKER_PARTITIONS")) {
+    options.partitions =
+        ParseCount("ROOKERY_DEVBROKER_PARTITIONS", *env, kMaxPartitions);
+  }
+  if (auto env = GetEnv("ROOKERY_DEVBROKER_BOOTSTRAP_FILE")) {
+    options.bootstrap_file = std::string(*env);
+  }
+  std::vector<std::string> env_topics;
+  if (auto env = GetEnv("ROOKERY_KAFKA_TOPIC")) env_topics = SplitCommaList(*env);
+
+  std::vector<std::string> flag_topics;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return options;
+    }
+    // Accept both "--flag value" and "--flag=value".
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const auto eq = arg.find('='); arg.starts_with("--") && eq != arg.npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const bool known = name == "--brokers" || name == "--partitions" ||
+                       name == "--topic" || name == "--bootstrap-file";
+    if (!known) throw UsageError("unknown argument '" + std::string(arg) + "'");
+    if (!value) {
+      if (i + 1 >= argc) {
+        throw UsageError(std::string(name) + " requires a value");
+      }
+      value = argv[++i];
+    }
+    if (name == "--brokers") {
+      options.brokers = ParseCount(name, *value, kMaxBrokers);
+    } else if (name == "--partitions") {
+      options.partitions = ParseCount(name, *value, kMaxPartitions);
+    } else if (name == "--topic") {
+      flag_topics.emplace_back(*value);
+    } else {
+      if (value->empty()) throw UsageError("--bootstrap-file must not be empty");
+      options.bootstrap_file = std::string(*value);
+    }
+  }
+
+  options.topics = !flag_topics.empty()   ? std::move(flag_topics)
+                   : !env_topics.empty() ? std::move(env_topics)
+                                         : std::vector<std::string>{
+                                               std::string(kDefaultTopic)};
+  for (const auto& topic : options.topics) ValidateTopic(topic);
+  std::sort(options.topics.begin(), options.topics.end());
+  options.topics.erase(std::unique(options.topics.begin(), options.topics.end()),
+                       options.topics.end());
+  return options;
+}
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+struct MockClusterDeleter {
+  void operator()(rd_kafka_mock_cluster_t* cluster) const {
+    rd_kafka_mock_cluster_destroy(cluster);
+  }
+};
+using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using MockClusterPtr = std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter>;
+
+// librdkafka calls this from its own threads; spdlog loggers are thread-safe.
+void LogFromKafka(const rd_kafka_t* /*rk*/, int level, const char* facility,
+                  const char* message) {
+  // syslog levels: 0..3 error, 4 warning, 5..6 info, 7 debug.
+  const auto spd_level = level <= 3   ? spdlog::level::err
+                         : level == 4 ? spdlog::level::warn
+                         : level <= 6 ? spdlog::level::info
+                                      : spdlog::level::debug;
+  spdlog::log(spd_level, "rdkafka {}: {}", facility, message);
+}
+
+// The mock cluster needs an rd_kafka_t for bookkeeping only; it never
+// produces anything.
+KafkaPtr MakeHostHandle() {
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  // The host handle has no bootstrap.servers of its own; don't let it warn
+  // about that on every start.
+  if (rd_kafka_conf_set(conf.get(), "log_level", "3", errstr, sizeof(errstr)) !=
+      RD_KAFKA_CONF_OK) {
+    throw std::runtime_error(std::string("log_level: ") + errstr);
+  }
+  if (rd_kafka_conf_set(conf.get(), "client.id", "rookery-devbroker", errstr,
+                        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+    throw std::runtime_error(std::string("client.id: ") + errstr);
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), LogFromKafka);
+  // On success rd_kafka_new takes ownership of conf.
+  KafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr)));
+  if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
+  conf.release();
+  return rk;
+}
+
+// Readers (dev.sh, tests) poll for the file; rename() guarantees they never
+// see a half-written address list.
+void WriteFileAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp_path = path + ".tmp";
+  {
+    std::ofstream out(tmp_path, std::ios::trunc);
+    out << content << '\n';
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp_path);
+  }
+  if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp_path.c_str());
+    throw std::runtime_error("cannot rename " + tmp_path + " to " + path + ": " +
+                             std::strerror(err));
+  }
+}
+
+// Owns the bootstrap file for the broker's lifetime, so that also a failure
+// after it was written does not leave a stale address behind for dev.sh.
+class BootstrapFile {
+ public:
+  BootstrapFile(std::string path, const std::string& content)
+      : path_(std::move(path)) {
+    if (!path_.empty()) WriteFileAtomically(path_, content);
+  }
+  BootstrapFile(const BootstrapFile&) = delete;
+  BootstrapFile& operator=(const BootstrapFile&) = delete;
+  ~BootstrapFile() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+    if (ec) spdlog::warn("cannot remove {}: {}", path_, ec.message());
+  }
+
+ private:
+  std::string path_;
+};
+
+void SetAllBrokers(rd_kafka_mock_cluster_t* cluster, bool up) {
+  // One call with broker id -1 ("all"): every mock call is a round trip to the
+  // mock thread that can stall up to its 1 s poll interval, so per-broker
+  // calls would make fault injection slow and non-atomic across brokers.
+  constexpr int32_t kAllBrokers = -1;
+  const rd_kafka_resp_err_t err =
+      up ? rd_kafka_mock_broker_set_up(cluster, kAllBrokers)
+         : rd_kafka_mock_broker_set_down(cluster, kAllBrokers);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(std::string("mock broker set_") +
+                             (up ? "up" : "down") + ": " + rd_kafka_err2str(err));
+  }
+}
+
+int Run(const Options& options) {
+  // Block the control signals before any librdkafka thread exists so every
+  // thread inherits the mask and only sigwait() below ever sees them; that
+  // keeps all real work out of async-signal context.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
+  if (const int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
+    throw std::runtime_error(std::string("pthread_sigmask: ") + std::strerror(err));
+  }
+  // A client vanishing mid-write must not kill the broker.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // Declaration order matters: the cluster must be destroyed before the
+  // handle it was created on.
+  KafkaPtr host = MakeHostHandle();
+  MockClusterPtr cluster(rd_kafka_mock_cluster_new(host.get(), options.brokers));
+  if (!cluster) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
+
+  const int replication_factor = std::min(kMaxReplicationFactor, options.brokers);
+  for (const auto& topic : options.topics) {
+    const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+        cluster.get(), topic.c_str(), options.partitions, replication_factor);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("creating topic " + topic + ": " +
+                               rd_kafka_err2str(err));
+    }
+    spdlog::info("created topic {} ({} partitions, replication factor {})",
+                 topic, options.partitions, replication_factor);
+  }
+
+  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster.get());
+  const BootstrapFile bootstrap_file(options.bootstrap_file, bootstraps);
+  spdlog::info("devbroker ready: {} broker(s), bootstrap {}{}", options.brokers,
+               bootstraps,
+               options.bootstrap_file.empty()
+                   ? std::string()
+                   : " (written to " + options.bootstrap_file + ")");
+  // Bare line so scripts can capture the address without parsing log lines.
+  std::cout << bootstraps << std::endl;
+
+  bool brokers_up = true;
+  for (;;) {
+    int sig = 0;
+    if (const int err = sigwait(&signals, &sig); err != 0) {
+      throw std::runtime_error(std::string("sigwait: ") + std::strerror(err));
+    }
+    if (sig == SIGUSR1 || sig == SIGUSR2) {
+      const bool want_up = sig == SIGUSR2;
+      if (want_up == brokers_up) {
+        spdlog::info("{}: brokers already {}", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2",
+                     brokers_up ? "up" : "down");
+        continue;
+      }
+      SetAllBrokers(cluster.get(), want_up);
+      brokers_up = want_up;
+      spdlog::warn("{}: all {} broker(s) now {}", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2",
+                   options.brokers, want_up ? "UP" : "DOWN");
+      continue;
+    }
+    spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+
+  // bootstrap_file is removed first (reverse declaration order), so readers
+  // stop picking up the address before its listeners close.
+  return 0;
+}
+
+}  // namespace
+}  // namespace rookery::devbroker
+
+int main(int argc, char** argv) {
+  namespace devbroker = rookery::devbroker;
+  // Plain (uncolored) stdout sink: output usually goes to a log file.
+  spdlog::set_default_logger(spdlog::stdout_logger_mt("devbroker"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [devbroker] %v");
+
+  devbroker::Options options;
+  try {
+    options = devbroker::ParseOptions(argc, argv);
+  } catch (const devbroker::UsageError& e) {
+    std::cerr << "rookery-devbroker: " << e.what() << "\n"
+              << "Try 'rookery-devbroker --help'.\n";
+    return devbroker::kExitUsage;
+  }
+  if (options.help) {
+    std::cout << devbroker::kUsage;
+    return 0;
+  }
+  try {
+    const int rc = devbroker::Run(options);
+    spdlog::info("devbroker stopped");
+    return rc;
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,194 @@
+"""The walking skeleton, end to end: a real Python SDK event through relay, Kafka and worker into
+PostgreSQL and out of the API; replays that must not double-count; and bad input that must never
+reach Kafka."""
+
+import json
+import os
+import unittest
+import zlib
+
+from rookery_stack import Stack, gzip_bytes, wait_for
+
+RAISE_SCRIPT = """
+try:
+    raise ValueError("walking skeleton {tag}")
+except ValueError:
+    print(sentry_sdk.capture_exception())
+"""
+
+
+class WalkingSkeletonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # A small body limit keeps the oversized-body test quick.
+        cls.stack = Stack(relay_env={"ROOKERY_RELAY_MAX_BODY_BYTES": str(256 * 1024)}).start()
+        cls.org = cls.stack.credentials["ROOKERY_ORG"]
+        cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
+
+    @classmethod
+    def tearDownClass(cls):
+        codes = cls.stack.stop()
+        # Every service must exit cleanly on SIGTERM (relay drains and flushes, worker commits).
+        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
+
+    def run(self, result=None):
+        outcome = super().run(result)
+        if result is not None and (result.failures or result.errors):
+            self.stack.dump_logs()
+        return outcome
+
+    def issues(self, query=None):
+        path = f"/api/0/projects/{self.org}/{self.project}/issues/"
+        if query is not None:
+            path += "?query=" + query
+        return self.stack.api(path)
+
+    def issue_titled(self, title):
+        matches = [issue for issue in self.issues() if issue["title"] == title]
+        return matches[0] if matches else None
+
+    # -- the happy path ----------------------------------------------------------------------------
+    def test_1_python_sdk_exception_becomes_an_issue_and_repeats_count(self):
+        title = "ValueError: walking skeleton one"
+        event_id = self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="one")).strip()
+        self.assertRegex(event_id, r"^[0-9a-f]{32}$")
+
+        issue = wait_for(lambda: self.issue_titled(title), 15, message="the issue in the API")
+        self.assertEqual(issue["count"], "1")
+        self.assertEqual(issue["metadata"], {"type": "ValueError", "value": "walking skeleton one"})
+        self.assertEqual(issue["status"], "unresolved")
+        self.assertEqual(issue["project"]["slug"], self.project)
+        self.assertEqual(issue["level"], "error")
+
+        detail = self.stack.api(f"/api/0/issues/{issue['id']}/")
+        self.assertEqual(detail["title"], title)
+        latest = self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")
+        self.assertEqual(latest["eventID"], event_id)
+        self.assertEqual(latest["groupID"], issue["id"])
+        exception = next(entry for entry in latest["entries"] if entry["type"] == "exception")
+        self.assertEqual(exception["data"]["values"][0]["type"], "ValueError")
+        self.assertTrue(exception["data"]["values"][0]["stacktrace"]["frames"])
+        self.assertEqual(latest["sdk"]["name"], "sentry.python")
+
+        # The same exception again: the same issue, counted twice.
+        second_id = self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="one")).strip()
+        self.assertNotEqual(second_id, event_id)
+        wait_for(lambda: (self.issue_titled(title) or {}).get("count") == "2", 15, message="count 2")
+        self.assertEqual(len([i for i in self.issues() if i["title"] == title]), 1)
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")["eventID"], second_id)
+
+    def test_2_replayed_kafka_messages_do_not_double_count(self):
+        title = "ValueError: walking skeleton replay"
+        self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="replay"))
+        issue = wait_for(lambda: self.issue_titled(title), 15, message="the replay issue")
+        wait_for(lambda: self.stack.worker_totals()["inserted"] >= self.stack.kafka_count(), 15,
+                 message="the worker to consume everything")
+        counts_before = {i["id"]: i["count"] for i in self.issues(query="")}
+        events_before = self.stack.sql("SELECT count(*) FROM events")[0][0]
+        duplicates_before = self.stack.worker_totals()["duplicates"]
+
+        replayed = self.stack.kafka_replay()
+        self.assertGreaterEqual(replayed, 1)
+        # The worker must actually have seen every replayed message, as duplicates.
+        wait_for(lambda: self.stack.worker_totals()["duplicates"] - duplicates_before >= replayed, 20,
+                 message=f"{replayed} duplicates in the worker log")
+
+        self.assertEqual({i["id"]: i["count"] for i in self.issues(query="")}, counts_before)
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM events")[0][0], events_before)
+        self.assertEqual(self.issue_titled(title)["count"], issue["count"])
+
+    def test_3_worker_restart_resumes_without_loss_or_double_count(self):
+        title = "ValueError: walking skeleton restart"
+        self.assertEqual(self.stack.stop_service("worker"), 0)
+        # Accepted while no worker runs: acknowledged by the broker, processed after the restart.
+        self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="restart"))
+        self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="restart"))
+        self.stack.start_service("worker")
+        issue = wait_for(lambda: (self.issue_titled(title) or {}).get("count") == "2" and self.issue_titled(title),
+                         20, message="both events after the restart")
+        self.assertEqual(issue["count"], "2")
+
+    def test_4_envelope_endpoint(self):
+        event_id = "9ec79c33ec9942ab8353589fcb2e04dc"
+        event = {"message": "hello from an envelope", "level": "warning", "platform": "javascript"}
+        body = (json.dumps({"event_id": event_id}) + "\n" + json.dumps({"type": "event"}) + "\n" +
+                json.dumps(event) + "\n").encode()
+        query = f"?sentry_key={self.stack.public_key}&sentry_version=7&sentry_client=sentry.javascript.browser%2F11.12.0"
+        result = self.stack.relay_post(f"/api/{self.stack.project_id}/envelope/{query}", body)
+        self.assertEqual(result.status, 200, result.body)
+        self.assertEqual(result.json(), {"id": event_id})
+        self.assertEqual(result.headers.get("Access-Control-Allow-Origin"), "*")
+        issue = wait_for(lambda: self.issue_titled("hello from an envelope"), 15, message="envelope issue")
+        self.assertEqual(issue["level"], "warning")
+
+        # Sessions only: accepted (so SDKs do not retry) and nothing goes to Kafka.
+        before = self.stack.kafka_count()
+        sessions = b'{}\n{"type":"session"}\n{"started":"2020-02-07T14:16:00Z","attrs":{"release":"r@1"}}'
+        result = self.stack.relay_post(f"/api/{self.stack.project_id}/envelope/{query}", sessions)
+        self.assertEqual((result.status, result.json()), (200, {}))
+        self.assertEqual(self.stack.kafka_count(), before)
+
+    # -- bad input ---------------------------------------------------------------------------------
+    def test_5_bad_input_gets_its_status_and_never_reaches_kafka(self):
+        store = f"/api/{self.stack.project_id}/store/"
+        good = json.dumps({"message": "never stored"}).encode()
+        unknown_key = "0123456789abcdef0123456789abcdef"
+        other = self.stack.bootstrap("other@example.com", "other-org", "other-project")
+        other_key = other["ROOKERY_DSN"].split("//")[1].split("@")[0]
+        cases = [
+            ("missing auth", store, good, {}, 401, "missing authorization information"),
+            ("malformed auth", store, good, {"X-Sentry-Auth": "Sentry sentry_version=7"}, 401,
+             "bad x-sentry-auth header"),
+            ("unknown key", store, good, self.stack.auth_header(unknown_key), 403,
+             "event submission rejected with_reason: ProjectId"),
+            ("key of another project", store, good, self.stack.auth_header(other_key), 403,
+             "event submission rejected with_reason: ProjectId"),
+            ("non-JSON body", store, b"this is not json", self.stack.auth_header(), 400, "invalid JSON data"),
+            ("JSON that is not an object", store, b"[1, 2]", self.stack.auth_header(), 400, "invalid JSON data"),
+            ("empty body", store, b"", self.stack.auth_header(), 400, "empty request body"),
+            ("broken gzip", store, b"\x1f\x8b not really gzip", {**self.stack.auth_header(),
+                                                                 "Content-Encoding": "gzip"}, 400,
+             "failed to read request body"),
+            ("unknown encoding", store, good, {**self.stack.auth_header(), "Content-Encoding": "compress"}, 400,
+             "unsupported content encoding"),
+            ("oversized body", store, b"{" + b" " * (300 * 1024) + b"}", self.stack.auth_header(), 413, None),
+            ("decompression bomb", store, gzip_bytes(b"{\"m\":\"" + b"A" * (3 * 1024 * 1024) + b"\"}"),
+             {**self.stack.auth_header(), "Content-Encoding": "gzip"}, 413, None),
+            ("bad event id", store, b'{"event_id":"not-a-uuid"}', self.stack.auth_header(), 400, "invalid event id"),
+            ("bad project id", "/api/zero/store/", good, self.stack.auth_header(), 400, "bad project path parameter"),
+            ("broken envelope", f"/api/{self.stack.project_id}/envelope/", b"{}\n{\"type\":\"event\",\"length\":999}\n{}",
+             self.stack.auth_header(), 400, "invalid event envelope"),
+        ]
+        before = self.stack.kafka_count()
+        for name, path, body, headers, status, detail in cases:
+            with self.subTest(name):
+                result = self.stack.relay_post(path, body, headers)
+                self.assertEqual(result.status, status, f"{name}: {result.body!r}")
+                if detail is not None:
+                    self.assertEqual(result.json()["detail"], detail)
+                    self.assertTrue(result.headers.get("X-Sentry-Error"))
+        self.assertEqual(self.stack.kafka_count(), before, "a rejected request reached Kafka")
+
+    def test_6_api_auth_and_tenant_isolation(self):
+        issues_path = f"/api/0/projects/{self.org}/{self.project}/issues/"
+        self.assertEqual(self.stack.web_get(issues_path).status, 401)
+        self.assertEqual(self.stack.web_get(issues_path, token="f" * 64).status, 401)
+        self.assertEqual(self.stack.web_get(f"/api/0/projects/{self.org}/no-such-project/issues/",
+                                            token=self.stack.credentials["ROOKERY_API_TOKEN"]).status, 404)
+
+        # A user of another organization sees nothing of this one: 404, not 403.
+        title = "ValueError: walking skeleton isolation"
+        self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="isolation"))
+        issue = wait_for(lambda: self.issue_titled(title), 15, message="isolation issue")
+        outsider = self.stack.bootstrap("outsider@example.com", "outsider-org", "outsider-project")
+        token = outsider["ROOKERY_API_TOKEN"]
+        for path in (issues_path, f"/api/0/issues/{issue['id']}/", f"/api/0/issues/{issue['id']}/events/latest/"):
+            with self.subTest(path):
+                result = self.stack.web_get(path, token=token)
+                self.assertEqual(result.status, 404, result.body)
+                self.assertEqual(result.json()["detail"], "The requested resource does not exist")
+        self.assertEqual(self.stack.api("/api/0/projects/outsider-org/outsider-project/issues/", token=token), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
