@@ -96,7 +96,18 @@ cmd_up() {
     mv "$STATE/dev.env.tmp" "$STATE/dev.env"
     chmod 600 "$STATE/dev.env"
   fi
+  local worker_was_running=0 worker_log_lines=0
+  pid_alive worker && worker_was_running=1
+  [ -f "$LOGS/worker.log" ] && worker_log_lines=$(wc -l <"$LOGS/worker.log")
   for service in "${SERVICES[@]}"; do start_process "$service" "$(binary_for "$service")"; done
+  if [ "$worker_was_running" = 0 ]; then
+    # A new consumer-group member waits for the broker's initial rebalance delay (about 3 s)
+    # before it owns partitions; only then does an event sent now show up within a second.
+    for _ in $(seq 1 300); do
+      tail -n +"$((worker_log_lines + 1))" "$LOGS/worker.log" 2>/dev/null | grep -q "kafka: assigned" && break
+      sleep 0.1
+    done
+  fi
   wait_http "http://localhost:$RELAY_PORT/readyz" 30 || die "relay not ready; see $LOGS/relay.log"
   wait_http "http://localhost:$WEB_PORT/readyz" 30 || die "web not ready; see $LOGS/web.log"
   for service in worker cron; do pid_alive "$service" || die "$service exited; see $LOGS/$service.log"; done
@@ -112,7 +123,8 @@ Rookery is running.
   Logs:       scripts/dev.sh logs [relay|worker|web|cron|devbroker]
   Stop:       scripts/dev.sh down
 
-Try it:  python3 -c 'import sentry_sdk; sentry_sdk.init("$ROOKERY_DSN"); 1/0'
+Try it (Debian's python3 has python3-sentry-sdk):
+  /usr/bin/python3 -c 'import sentry_sdk; sentry_sdk.init("$ROOKERY_DSN"); 1/0'
 MSG
 }
 
