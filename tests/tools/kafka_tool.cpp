@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <iostream>
 #include <map>
@@ -75,15 +76,13 @@ struct Options {
   bool help = false;
 };
 
-std::int64_t ParseInt(std::string_view what, std::string_view text,
-                      std::int64_t min_value) {
+std::int64_t ParseInt(std::string_view what, std::string_view text, std::int64_t min_value) {
   std::int64_t value = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc{} || ptr != end || value < min_value) {
-    throw UsageError(std::string(what) + " must be an integer >= " +
-                     std::to_string(min_value) + ", got '" + std::string(text) +
-                     "'");
+    throw UsageError(std::string(what) + " must be an integer >= " + std::to_string(min_value) + ", got '" +
+                     std::string(text) + "'");
   }
   return value;
 }
@@ -116,8 +115,7 @@ Options ParseOptions(int argc, char** argv) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    const bool known = name == "--brokers" || name == "--topic" ||
-                       name == "--timeout-ms" ||
+    const bool known = name == "--brokers" || name == "--topic" || name == "--timeout-ms" ||
                        (name == "--limit" && options.command == Command::kReplay);
     if (!known) throw UsageError("unknown argument '" + std::string(arg) + "'");
     if (!value) {
@@ -129,8 +127,7 @@ Options ParseOptions(int argc, char** argv) {
     } else if (name == "--topic") {
       options.topic = std::string(*value);
     } else if (name == "--timeout-ms") {
-      options.timeout_ms = static_cast<int>(
-          std::min<std::int64_t>(ParseInt(name, *value, 1), 3'600'000));
+      options.timeout_ms = static_cast<int>(std::min<std::int64_t>(ParseInt(name, *value, 1), 3'600'000));
     } else {
       options.limit = ParseInt(name, *value, 0);
     }
@@ -159,14 +156,10 @@ struct TopicDeleter {
   void operator()(rd_kafka_topic_t* rkt) const { rd_kafka_topic_destroy(rkt); }
 };
 struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* md) const {
-    rd_kafka_metadata_destroy(md);
-  }
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
 };
 struct PartitionListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const {
-    rd_kafka_topic_partition_list_destroy(list);
-  }
+  void operator()(rd_kafka_topic_partition_list_t* list) const { rd_kafka_topic_partition_list_destroy(list); }
 };
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* msg) const { rd_kafka_message_destroy(msg); }
@@ -185,8 +178,7 @@ using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
-using PartitionListPtr =
-    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
@@ -194,17 +186,14 @@ using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 
 void SetConf(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
   char errstr[512];
-  if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof(errstr)) !=
-      RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
     throw ToolError(std::string("config ") + name + ": " + errstr);
   }
 }
 
 KafkaPtr MakeClient(rd_kafka_type_t type, const Options& options,
-                    const std::vector<std::pair<const char*, std::string>>& extra,
-                    void* opaque = nullptr,
-                    void (*dr_msg_cb)(rd_kafka_t*, const rd_kafka_message_t*,
-                                      void*) = nullptr) {
+                    const std::vector<std::pair<const char*, std::string>>& extra, void* opaque = nullptr,
+                    void (*dr_msg_cb)(rd_kafka_t*, const rd_kafka_message_t*, void*) = nullptr) {
   ConfPtr conf(rd_kafka_conf_new());
   SetConf(conf.get(), "bootstrap.servers", options.brokers);
   SetConf(conf.get(), "client.id", "rookery-kafka-tool");
@@ -215,7 +204,7 @@ KafkaPtr MakeClient(rd_kafka_type_t type, const Options& options,
   char errstr[512];
   KafkaPtr rk(rd_kafka_new(type, conf.get(), errstr, sizeof(errstr)));
   if (!rk) throw ToolError(std::string("rd_kafka_new: ") + errstr);
-  conf.release();  // owned by rk now
+  static_cast<void>(conf.release());  // rk owns it now
   return rk;
 }
 
@@ -228,10 +217,8 @@ struct PartitionRange {
 };
 
 bool IsRetriable(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-         err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-         err == RD_KAFKA_RESP_ERR__TRANSPORT ||
-         err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+  return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE || err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+         err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
 }
 
 std::vector<std::int32_t> FetchPartitions(rd_kafka_t* rk, const Options& options) {
@@ -240,15 +227,12 @@ std::vector<std::int32_t> FetchPartitions(rd_kafka_t* rk, const Options& options
   // ignoring allow.auto.create.topics, so a typo would "succeed" with 0.
   const auto deadline = Clock::now() + milliseconds(options.timeout_ms);
   for (;;) {
-    const auto remaining =
-        std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(
-        rk, /*all_topics=*/1, nullptr, &raw,
-        static_cast<int>(std::max<std::int64_t>(remaining.count(), 1)));
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &raw,
+                                                      static_cast<int>(std::max<std::int64_t>(remaining.count(), 1)));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw ToolError("metadata from " + options.brokers + ": " +
-                      rd_kafka_err2str(err));
+      throw ToolError("metadata from " + options.brokers + ": " + rd_kafka_err2str(err));
     }
     const MetadataPtr md(raw);
     const rd_kafka_metadata_topic_t* topic = nullptr;
@@ -256,11 +240,11 @@ std::vector<std::int32_t> FetchPartitions(rd_kafka_t* rk, const Options& options
       if (options.topic == md->topics[i].topic) topic = &md->topics[i];
     }
     if (topic == nullptr) {
-      throw ToolError("topic " + options.topic + " does not exist on " +
-                      options.brokers);
+      throw ToolError("topic " + options.topic + " does not exist on " + options.brokers);
     }
     if (topic->err == RD_KAFKA_RESP_ERR_NO_ERROR && topic->partition_cnt > 0) {
       std::vector<std::int32_t> partitions;
+      partitions.reserve(static_cast<std::size_t>(topic->partition_cnt));
       for (int i = 0; i < topic->partition_cnt; ++i) {
         partitions.push_back(topic->partitions[i].id);
       }
@@ -271,9 +255,7 @@ std::vector<std::int32_t> FetchPartitions(rd_kafka_t* rk, const Options& options
     // the same budget rather than fail a test on that race.
     if (!IsRetriable(topic->err) || Clock::now() >= deadline) {
       throw ToolError("topic " + options.topic + ": " +
-                      (topic->err != RD_KAFKA_RESP_ERR_NO_ERROR
-                           ? rd_kafka_err2str(topic->err)
-                           : "no partitions"));
+                      (topic->err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(topic->err) : "no partitions"));
     }
     rd_kafka_poll(rk, kPollSliceMs);
   }
@@ -283,12 +265,11 @@ std::vector<PartitionRange> FetchRanges(rd_kafka_t* rk, const Options& options) 
   std::vector<PartitionRange> ranges;
   for (const std::int32_t partition : FetchPartitions(rk, options)) {
     PartitionRange range{.partition = partition};
-    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        rk, options.topic.c_str(), partition, &range.low, &range.high,
-        options.timeout_ms);
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, options.topic.c_str(), partition, &range.low,
+                                                                     &range.high, options.timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw ToolError("watermarks for " + options.topic + " [" +
-                      std::to_string(partition) + "]: " + rd_kafka_err2str(err));
+      throw ToolError("watermarks for " + options.topic + " [" + std::to_string(partition) +
+                      "]: " + rd_kafka_err2str(err));
     }
     ranges.push_back(range);
   }
@@ -325,8 +306,7 @@ void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque)
   if (stats->failed++ == 0) stats->first_error = rd_kafka_err2str(msg->err);
 }
 
-void ProduceCopy(rd_kafka_t* producer, const std::string& topic,
-                 const rd_kafka_message_t& msg, int timeout_ms) {
+void ProduceCopy(rd_kafka_t* producer, const std::string& topic, const rd_kafka_message_t& msg, int timeout_ms) {
   HeadersPtr headers;
   rd_kafka_headers_t* source_headers = nullptr;
   if (rd_kafka_message_headers(&msg, &source_headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -361,11 +341,10 @@ void ProduceCopy(rd_kafka_t* producer, const std::string& topic,
   for (;;) {
     ErrorPtr error(rd_kafka_produceva(producer, vus.data(), vus.size()));
     if (!error) {
-      headers.release();  // owned by the message now
+      static_cast<void>(headers.release());  // the message owns them now
       return;
     }
-    if (rd_kafka_error_code(error.get()) != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-        Clock::now() >= deadline) {
+    if (rd_kafka_error_code(error.get()) != RD_KAFKA_RESP_ERR__QUEUE_FULL || Clock::now() >= deadline) {
       throw ToolError(std::string("produce: ") + rd_kafka_error_string(error.get()));
     }
     rd_kafka_poll(producer, kPollSliceMs);
@@ -384,8 +363,7 @@ void FlushProducer(rd_kafka_t* producer, int timeout_ms) {
       last_outstanding = outstanding;
       last_progress = Clock::now();
     } else if (Clock::now() - last_progress > milliseconds(timeout_ms)) {
-      throw ToolError("flush: " + std::to_string(outstanding) +
-                      " message(s) still undelivered after " +
+      throw ToolError("flush: " + std::to_string(outstanding) + " message(s) still undelivered after " +
                       std::to_string(timeout_ms) + " ms without progress");
     }
   }
@@ -397,12 +375,10 @@ void FlushProducer(rd_kafka_t* producer, int timeout_ms) {
 void WarmUpProducer(rd_kafka_t* producer, const Options& options) {
   const TopicPtr rkt(rd_kafka_topic_new(producer, options.topic.c_str(), nullptr));
   if (!rkt) {
-    throw ToolError("topic " + options.topic + ": " +
-                    rd_kafka_err2str(rd_kafka_last_error()));
+    throw ToolError("topic " + options.topic + ": " + rd_kafka_err2str(rd_kafka_last_error()));
   }
   const rd_kafka_metadata_t* raw = nullptr;
-  const rd_kafka_resp_err_t err =
-      rd_kafka_metadata(producer, 0, rkt.get(), &raw, options.timeout_ms);
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(producer, 0, rkt.get(), &raw, options.timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw ToolError(std::string("producer metadata: ") + rd_kafka_err2str(err));
   }
@@ -415,8 +391,7 @@ void WarmUpProducer(rd_kafka_t* producer, const Options& options) {
 // which librdkafka requires before the queue and topic go away.
 class PartitionFetches {
  public:
-  PartitionFetches(rd_kafka_topic_t* rkt, rd_kafka_queue_t* queue)
-      : rkt_(rkt), queue_(queue) {}
+  PartitionFetches(rd_kafka_topic_t* rkt, rd_kafka_queue_t* queue) : rkt_(rkt), queue_(queue) {}
   PartitionFetches(const PartitionFetches&) = delete;
   PartitionFetches& operator=(const PartitionFetches&) = delete;
   ~PartitionFetches() {
@@ -425,8 +400,8 @@ class PartitionFetches {
 
   void Start(std::int32_t partition, std::int64_t offset) {
     if (rd_kafka_consume_start_queue(rkt_, partition, offset, queue_) != 0) {
-      throw ToolError("start fetching partition " + std::to_string(partition) +
-                      ": " + rd_kafka_err2str(rd_kafka_last_error()));
+      throw ToolError("start fetching partition " + std::to_string(partition) + ": " +
+                      rd_kafka_err2str(rd_kafka_last_error()));
     }
     running_.push_back(partition);
   }
@@ -445,14 +420,13 @@ class PartitionFetches {
 };
 
 int RunReplay(const Options& options) {
-  KafkaPtr consumer = MakeClient(
-      RD_KAFKA_CONSUMER, options,
-      {{"enable.auto.commit", "false"},
-       // If retention drops the head while we read, continue from the new head.
-       {"auto.offset.reset", "earliest"},
-       // EOF tells us a partition is exhausted even when its last offsets are
-       // transaction markers that are never delivered as messages.
-       {"enable.partition.eof", "true"}});
+  KafkaPtr consumer = MakeClient(RD_KAFKA_CONSUMER, options,
+                                 {{"enable.auto.commit", "false"},
+                                  // If retention drops the head while we read, continue from the new head.
+                                  {"auto.offset.reset", "earliest"},
+                                  // EOF tells us a partition is exhausted even when its last offsets are
+                                  // transaction markers that are never delivered as messages.
+                                  {"enable.partition.eof", "true"}});
 
   // Snapshot first: what we produce lands behind these high watermarks and
   // must not be replayed again.
@@ -467,15 +441,13 @@ int RunReplay(const Options& options) {
   }
 
   DeliveryStats stats;
-  KafkaPtr producer = MakeClient(RD_KAFKA_PRODUCER, options,
-                                 {{"enable.idempotence", "true"}, {"acks", "all"}},
-                                 &stats, OnDelivery);
+  KafkaPtr producer =
+      MakeClient(RD_KAFKA_PRODUCER, options, {{"enable.idempotence", "true"}, {"acks", "all"}}, &stats, OnDelivery);
   WarmUpProducer(producer.get(), options);
 
   const TopicPtr rkt(rd_kafka_topic_new(consumer.get(), options.topic.c_str(), nullptr));
   if (!rkt) {
-    throw ToolError("topic " + options.topic + ": " +
-                    rd_kafka_err2str(rd_kafka_last_error()));
+    throw ToolError("topic " + options.topic + ": " + rd_kafka_err2str(rd_kafka_last_error()));
   }
   const QueuePtr queue(rd_kafka_queue_new(consumer.get()));
   PartitionFetches fetches(rkt.get(), queue.get());
@@ -494,10 +466,8 @@ int RunReplay(const Options& options) {
     MessagePtr msg(rd_kafka_consume_queue(queue.get(), kPollSliceMs));
     if (!msg) {
       if (Clock::now() - last_progress > milliseconds(options.timeout_ms)) {
-        throw ToolError("replay: no progress for " +
-                        std::to_string(options.timeout_ms) + " ms with " +
-                        std::to_string(pending.size()) +
-                        " partition(s) unfinished");
+        throw ToolError("replay: no progress for " + std::to_string(options.timeout_ms) + " ms with " +
+                        std::to_string(pending.size()) + " partition(s) unfinished");
       }
       continue;
     }
@@ -510,14 +480,12 @@ int RunReplay(const Options& options) {
       continue;
     }
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-          msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+      if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
         throw ToolError(std::string("replay: ") + rd_kafka_message_errstr(msg.get()));
       }
       // Mostly transient (broker reconnects); the no-progress timeout
       // decides when to give up.
-      std::cerr << "rookery-kafka-tool: consumer: "
-                << rd_kafka_message_errstr(msg.get()) << std::endl;
+      std::cerr << "rookery-kafka-tool: consumer: " << rd_kafka_message_errstr(msg.get()) << std::endl;
       continue;
     }
     if (it == pending.end()) continue;  // stopped partition, stale fetch
@@ -539,8 +507,8 @@ int RunReplay(const Options& options) {
                     " message(s) failed delivery, first error: " + stats.first_error);
   }
   if (stats.delivered != produced) {
-    throw ToolError("replay: produced " + std::to_string(produced) +
-                    " but only " + std::to_string(stats.delivered) + " delivered");
+    throw ToolError("replay: produced " + std::to_string(produced) + " but only " + std::to_string(stats.delivered) +
+                    " delivered");
   }
   std::cout << produced << std::endl;
   return 0;
@@ -564,8 +532,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    return options.command == tool::Command::kCount ? tool::RunCount(options)
-                                                    : tool::RunReplay(options);
+    return options.command == tool::Command::kCount ? tool::RunCount(options) : tool::RunReplay(options);
   } catch (const std::exception& e) {
     std::cerr << "rookery-kafka-tool: " << e.what() << std::endl;
     return tool::kExitFailure;

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <map>
 
 #include "rookery/core/env.hpp"
@@ -33,8 +34,15 @@ const std::string& Record::Topic() const { return topic_; }
 std::int32_t Record::Partition() const { return message_->partition(); }
 std::int64_t Record::Offset() const { return message_->offset(); }
 
+bool IsOffsetResetLoss(std::string_view facility, std::string_view message) {
+  return facility == "OFFSET" && message.find("offset reset") != std::string_view::npos &&
+         message.find("no previously committed offset") == std::string_view::npos;
+}
+
 class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
+  std::atomic<std::uint64_t> offset_resets{0};
+
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
@@ -51,7 +59,13 @@ class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb
     }
   }
 
+  // May run on librdkafka's threads.
   void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_LOG && IsOffsetResetLoss(event.fac(), event.str())) {
+      offset_resets.fetch_add(1);
+      spdlog::error("kafka: messages lost to an offset reset: {}", event.str());
+      return;
+    }
     if (event.type() == RdKafka::Event::EVENT_ERROR) {
       if (event.fatal()) {
         spdlog::critical("kafka consumer fatal error: {}", event.str());
@@ -110,7 +124,7 @@ std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono:
       case RdKafka::ERR__TIMED_OUT:
         return records;
       case RdKafka::ERR__AUTO_OFFSET_RESET:
-        ++stats_.offset_resets;
+        callbacks_->offset_resets.fetch_add(1);
         spdlog::error("kafka: offset reset on {}[{}]: messages were lost before this worker read them: {}",
                       message->topic_name(), message->partition(), message->errstr());
         break;
@@ -141,6 +155,8 @@ bool Consumer::Commit(const std::vector<Record>& records) {
   }
   return true;
 }
+
+ConsumeStats Consumer::Stats() const { return ConsumeStats{callbacks_->offset_resets.load()}; }
 
 void Consumer::Close() {
   if (closed_ || !consumer_) return;

@@ -50,6 +50,12 @@ struct ConsumeStats {
   std::uint64_t offset_resets = 0;  // partitions whose position was reset: data the group never saw
 };
 
+/// True for librdkafka's log line announcing that a partition's fetch position was reset because
+/// the broker no longer holds it (retention, or the dev broker's 5 MB per partition): the
+/// messages in between were never consumed. A new group starting from "no previously committed
+/// offset" is not a loss.
+bool IsOffsetResetLoss(std::string_view facility, std::string_view message);
+
 class Consumer {
  public:
   /// Subscribes to `topics`; throws ConfigError for refused settings.
@@ -67,13 +73,12 @@ class Consumer {
   /// Leaves the group cleanly (final revoke), so its partitions move at once.
   void Close();
 
-  const ConsumeStats& Stats() const { return stats_; }
+  ConsumeStats Stats() const;
 
  private:
   class Callbacks;
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  ConsumeStats stats_;
   bool closed_ = false;
 };
 
