@@ -60,6 +60,9 @@ stop_process() {
 service_env() {
   export ROOKERY_DATABASE_URL="$DB_URL"
   export ROOKERY_KAFKA_BROKERS="$(cat "$RUN/broker.addr")"
+  # The dev broker (librdkafka's mock) hands out partitions only when a member's session timeout,
+  # less a second, has passed: a short timeout makes worker restarts take seconds, not a minute.
+  export ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS="${ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS:-6000}"
   export ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_WEB_PORT="$WEB_PORT"
   export ROOKERY_RELAY_PUBLIC_URL="${ROOKERY_RELAY_PUBLIC_URL:-http://localhost:$RELAY_PORT}"
   export ROOKERY_WEB_PUBLIC_URL="${ROOKERY_WEB_PUBLIC_URL:-http://localhost:$WEB_PORT}"

@@ -127,6 +127,8 @@ class Stack:
             "ROOKERY_RELAY_PUBLIC_URL": f"http://127.0.0.1:{self.relay_port}",
             "ROOKERY_WEB_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
             "ROOKERY_WORKER_BATCH_WAIT_MS": "50",
+            # The mock broker assigns partitions only after session.timeout.ms - 1 s.
+            "ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS": "6000",
         })
         env.update(extra or {})
         return env
