@@ -11,6 +11,7 @@ ROOKERY_PACKAGES=(
   libspdlog-dev zlib1g-dev libsodium-dev
   postgresql postgresql-client
   python3 python3-sentry-sdk curl procps iproute2
+  clang-format docker-compose
 )
 
 log() { printf '\033[1;34m[rookery]\033[0m %s\n' "$*" >&2; }

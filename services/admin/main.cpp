@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
       request.relay_public_url = rookery::EnvString("ROOKERY_RELAY_PUBLIC_URL", "http://localhost:3000");
       const auto result = rookery::admin::Bootstrap(*connection, request);
       std::cout << "ROOKERY_ADMIN_EMAIL=" << request.email << "\n";
-      if (!result.generated_password.empty()) std::cout << "ROOKERY_ADMIN_PASSWORD=" << result.generated_password << "\n";
+      if (!result.generated_password.empty())
+        std::cout << "ROOKERY_ADMIN_PASSWORD=" << result.generated_password << "\n";
       std::cout << "ROOKERY_ORG=" << request.org_slug << "\n"
                 << "ROOKERY_PROJECT=" << request.project_slug << "\n"
                 << "ROOKERY_PROJECT_ID=" << result.project_id << "\n"

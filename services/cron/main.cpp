@@ -9,7 +9,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
-void RequestStop(int) { g_stop.store(true); }
+void RequestStop(int) {
+  g_stop.store(true);
+}
 }  // namespace
 
 int main() {

@@ -11,7 +11,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
-void RequestStop(int) { g_stop.store(true); }
+void RequestStop(int) {
+  g_stop.store(true);
+}
 }  // namespace
 
 int main() {

@@ -17,8 +17,8 @@ TEST_CASE("event ids parse from 32 hex and dashed UUIDs", "[unit][core]") {
 
 TEST_CASE("malformed event ids are rejected", "[unit][core]") {
   CHECK_FALSE(EventId::Parse("").has_value());
-  CHECK_FALSE(EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9d").has_value());    // 31 digits
-  CHECK_FALSE(EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9dz").has_value());   // not hex
+  CHECK_FALSE(EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9d").has_value());       // 31 digits
+  CHECK_FALSE(EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9dz").has_value());      // not hex
   CHECK_FALSE(EventId::Parse("fc6d8c0c4-3fc-4630-ad85-0ee518f1b9d0").has_value());  // dash misplaced
 }
 

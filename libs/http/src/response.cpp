@@ -51,7 +51,9 @@ std::string_view QueryString(std::string_view target) {
   return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 }
 
-std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view PathOf(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 std::string QueryParam(std::string_view target, std::string_view name) {
   std::string_view query = QueryString(target);

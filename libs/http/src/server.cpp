@@ -107,13 +107,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
       // curl and other clients wait for this before sending a body.
       auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      bhttp::async_write(stream_, *interim, [self = shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
-        if (write_ec) {
-          self->Close();
-          return;
-        }
-        self->ReadBody();
-      });
+      bhttp::async_write(stream_, *interim,
+                         [self = shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
+                           if (write_ec) {
+                             self->Close();
+                             return;
+                           }
+                           self->ReadBody();
+                         });
       return;
     }
     ReadBody();
@@ -149,8 +150,8 @@ class Session : public std::enable_shared_from_this<Session> {
       Write(MakeErrorResponse(Status::request_header_fields_too_large, "request headers too large"));
       return;
     }
-    if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
-        ec != bhttp::error::partial_message) {
+    if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       keep_alive_ = false;
       Write(MakeErrorResponse(Status::bad_request, "malformed HTTP request"));
       return;
@@ -199,7 +200,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool replied_ = false;
 };
 
-void Responder::Send(Response response) const { session_->Reply(std::move(response)); }
+void Responder::Send(Response response) const {
+  session_->Reply(std::move(response));
+}
 
 namespace {
 
@@ -250,9 +253,13 @@ void Server::Start() {
   Accept(shared_);
 }
 
-std::uint16_t Server::Port() const { return shared_->acceptor.local_endpoint().port(); }
+std::uint16_t Server::Port() const {
+  return shared_->acceptor.local_endpoint().port();
+}
 
-std::size_t Server::OpenConnections() const { return shared_->connections.load(); }
+std::size_t Server::OpenConnections() const {
+  return shared_->connections.load();
+}
 
 void Server::BeginShutdown(std::chrono::milliseconds grace, std::function<void()> on_drained) {
   shared_->draining.store(true);

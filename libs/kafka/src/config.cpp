@@ -21,15 +21,16 @@ KafkaConfig KafkaConfigFromEnv() {
     const std::size_t eq = text.find('=');
     if (eq == std::string_view::npos) continue;
     std::string name(text.substr(kPrefix.size(), eq - kPrefix.size()));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-      return c == '_' ? '.' : static_cast<char>(std::tolower(c));
-    });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return c == '_' ? '.' : static_cast<char>(std::tolower(c)); });
     config.params[name] = std::string(text.substr(eq + 1));
   }
   return config;
 }
 
-std::string RawEventsTopicFromEnv() { return EnvString("ROOKERY_KAFKA_TOPIC", "rookery.raw-events"); }
+std::string RawEventsTopicFromEnv() {
+  return EnvString("ROOKERY_KAFKA_TOPIC", "rookery.raw-events");
+}
 
 namespace internal {
 

@@ -30,9 +30,15 @@ std::optional<std::string> Record::Header(const std::string& name) const {
   if (last.err() != RdKafka::ERR_NO_ERROR || last.value() == nullptr) return std::nullopt;
   return std::string(static_cast<const char*>(last.value()), last.value_size());
 }
-const std::string& Record::Topic() const { return topic_; }
-std::int32_t Record::Partition() const { return message_->partition(); }
-std::int64_t Record::Offset() const { return message_->offset(); }
+const std::string& Record::Topic() const {
+  return topic_;
+}
+std::int32_t Record::Partition() const {
+  return message_->partition();
+}
+std::int64_t Record::Offset() const {
+  return message_->offset();
+}
 
 bool IsOffsetResetLoss(std::string_view facility, std::string_view message) {
   return facility == "OFFSET" && message.find("offset reset") != std::string_view::npos &&
@@ -106,7 +112,9 @@ Consumer::Consumer(const KafkaConfig& config, const ConsumerOptions& options, co
   }
 }
 
-Consumer::~Consumer() { Close(); }
+Consumer::~Consumer() {
+  Close();
+}
 
 std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono::milliseconds max_wait) {
   std::vector<Record> records;
@@ -118,19 +126,14 @@ std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono:
     std::unique_ptr<RdKafka::Message> message(consumer_->consume(static_cast<int>(remaining.count())));
     if (!message) break;
     switch (message->err()) {
-      case RdKafka::ERR_NO_ERROR:
-        records.emplace_back(std::move(message));
-        break;
-      case RdKafka::ERR__TIMED_OUT:
-        return records;
+      case RdKafka::ERR_NO_ERROR: records.emplace_back(std::move(message)); break;
+      case RdKafka::ERR__TIMED_OUT: return records;
       case RdKafka::ERR__AUTO_OFFSET_RESET:
         callbacks_->offset_resets.fetch_add(1);
         spdlog::error("kafka: offset reset on {}[{}]: messages were lost before this worker read them: {}",
                       message->topic_name(), message->partition(), message->errstr());
         break;
-      default:
-        spdlog::warn("kafka consume: {}", message->errstr());
-        return records;
+      default: spdlog::warn("kafka consume: {}", message->errstr()); return records;
     }
   }
   return records;
@@ -149,14 +152,15 @@ bool Consumer::Commit(const std::vector<Record>& records) {
   const RdKafka::ErrorCode rc = consumer_->commitSync(partitions);
   RdKafka::TopicPartition::destroy(partitions);
   if (rc != RdKafka::ERR_NO_ERROR) {
-    spdlog::warn("kafka commit failed ({}): the batch will be redelivered and deduplicated",
-                 RdKafka::err2str(rc));
+    spdlog::warn("kafka commit failed ({}): the batch will be redelivered and deduplicated", RdKafka::err2str(rc));
     return false;
   }
   return true;
 }
 
-ConsumeStats Consumer::Stats() const { return ConsumeStats{callbacks_->offset_resets.load()}; }
+ConsumeStats Consumer::Stats() const {
+  return ConsumeStats{callbacks_->offset_resets.load()};
+}
 
 void Consumer::Close() {
   if (closed_ || !consumer_) return;

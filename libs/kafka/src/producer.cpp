@@ -30,11 +30,8 @@ class Producer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::Ev
           spdlog::warn("kafka producer: {}", event.str());
         }
         break;
-      case RdKafka::Event::EVENT_LOG:
-        spdlog::debug("librdkafka {}: {}", event.fac(), event.str());
-        break;
-      default:
-        break;
+      case RdKafka::Event::EVENT_LOG: spdlog::debug("librdkafka {}: {}", event.fac(), event.str()); break;
+      default: break;
     }
   }
 
@@ -59,8 +56,7 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
       },
       config);
   std::string error;
-  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(callbacks_.get()), error) !=
-          RdKafka::Conf::CONF_OK ||
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(callbacks_.get()), error) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(callbacks_.get()), error) != RdKafka::Conf::CONF_OK) {
     throw ConfigError("kafka producer callbacks: " + error);
   }
@@ -76,7 +72,9 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
   });
 }
 
-Producer::~Producer() { Close(std::chrono::seconds(5)); }
+Producer::~Producer() {
+  Close(std::chrono::seconds(5));
+}
 
 bool Producer::Close(std::chrono::milliseconds timeout) {
   if (closed_) return true;
@@ -97,9 +95,9 @@ SendStatus Producer::Send(const std::string& topic, std::string_view key, std::s
     kafka_headers->add(name, header_value);
   }
   auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
-  const RdKafka::ErrorCode rc = producer_->produce(
-      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
-      value.size(), key.data(), key.size(), 0, kafka_headers.get(), callback.get());
+  const RdKafka::ErrorCode rc = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                                                   const_cast<char*>(value.data()), value.size(), key.data(),
+                                                   key.size(), 0, kafka_headers.get(), callback.get());
   if (rc == RdKafka::ERR_NO_ERROR) {
     // librdkafka owns the headers and will hand the callback back in dr_cb.
     kafka_headers.release();
@@ -116,6 +114,8 @@ bool Producer::Flush(std::chrono::milliseconds timeout) {
   return producer_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
 }
 
-int Producer::OutstandingMessages() const { return producer_->outq_len(); }
+int Producer::OutstandingMessages() const {
+  return producer_->outq_len();
+}
 
 }  // namespace rookery::kafka

@@ -15,8 +15,8 @@ namespace {
 
 using Value = rapidjson::Value;
 
-constexpr std::size_t kMaxTitleChars = 200;      // Sentry's culprit/transaction limit
-constexpr std::size_t kMaxMessageChars = 8192;   // logentry.formatted limit
+constexpr std::size_t kMaxTitleChars = 200;     // Sentry's culprit/transaction limit
+constexpr std::size_t kMaxMessageChars = 8192;  // logentry.formatted limit
 
 std::string GetString(const Value& object, const char* key) {
   if (!object.IsObject()) return {};
@@ -58,8 +58,8 @@ std::string NormalizeLevel(const Value* level) {
 
 std::string NormalizePlatform(const std::string& platform) {
   static constexpr std::array<std::string_view, 21> kKnown = {
-      "as3",        "c",    "cfml",   "cocoa", "csharp", "elixir", "haskell", "go",   "groovy", "java", "javascript",
-      "native",     "node", "objc",   "other", "perl",   "php",    "python",  "ruby", "dart",   "rust"};
+      "as3",    "c",    "cfml", "cocoa", "csharp", "elixir", "haskell", "go",   "groovy", "java", "javascript",
+      "native", "node", "objc", "other", "perl",   "php",    "python",  "ruby", "dart",   "rust"};
   return std::find(kKnown.begin(), kKnown.end(), platform) != kKnown.end() ? platform : "other";
 }
 

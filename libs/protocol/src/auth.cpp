@@ -14,7 +14,9 @@ bool IsSentryHeader(std::string_view value) {
   return StartsWithIgnoreCase(TrimWhitespace(value), "sentry ");
 }
 
-bool QueryHasAuth(std::string_view query) { return query.find("sentry_key=") != std::string_view::npos; }
+bool QueryHasAuth(std::string_view query) {
+  return query.find("sentry_key=") != std::string_view::npos;
+}
 
 // Applies one key=value pair; returns an error for a value that is present but unusable.
 std::optional<IngestError> ApplyField(SentryAuth& auth, std::string_view key, std::string value) {
@@ -74,8 +76,8 @@ Expected<SentryAuth, IngestError> ParseAuthHeader(std::string_view value) {
       if (TrimWhitespace(part).empty()) continue;
       return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadAuth, "malformed auth header field"));
     }
-    if (auto error = ApplyField(auth, TrimWhitespace(part.substr(0, eq)),
-                                std::string(TrimWhitespace(part.substr(eq + 1))))) {
+    if (auto error =
+            ApplyField(auth, TrimWhitespace(part.substr(0, eq)), std::string(TrimWhitespace(part.substr(eq + 1))))) {
       return MakeUnexpected(std::move(*error));
     }
   }

@@ -6,9 +6,13 @@
 namespace rookery::protocol {
 namespace {
 
-IngestError Malformed(const char* cause) { return MakeIngestError(IngestErrorCode::kBadEnvelope, cause); }
+IngestError Malformed(const char* cause) {
+  return MakeIngestError(IngestErrorCode::kBadEnvelope, cause);
+}
 
-bool OnlyWhitespace(std::string_view text) { return TrimWhitespace(text).empty(); }
+bool OnlyWhitespace(std::string_view text) {
+  return TrimWhitespace(text).empty();
+}
 
 }  // namespace
 

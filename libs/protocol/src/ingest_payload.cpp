@@ -14,9 +14,8 @@ Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view j
   // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event.
   doc.Parse<rapidjson::kParseNanAndInfFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, doc.HasParseError()
-                                                                         ? "body is not valid JSON"
-                                                                         : "event must be a JSON object"));
+    return MakeUnexpected(MakeIngestError(
+        IngestErrorCode::kBadJson, doc.HasParseError() ? "body is not valid JSON" : "event must be a JSON object"));
   }
   const auto it = doc.FindMember("event_id");
   if (it == doc.MemberEnd() || it->value.IsNull()) {

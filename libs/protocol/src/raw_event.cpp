@@ -47,8 +47,7 @@ Expected<RawEvent, DecodeError> DecodeRawEvent(std::string_view bytes) {
   switch (message.endpoint()) {
     case pb::ENDPOINT_STORE: event.endpoint = IngestEndpoint::kStore; break;
     case pb::ENDPOINT_ENVELOPE: event.endpoint = IngestEndpoint::kEnvelope; break;
-    default:
-      return MakeUnexpected(DecodeError{DecodeErrorCode::kBadEndpoint, "unknown endpoint"});
+    default: return MakeUnexpected(DecodeError{DecodeErrorCode::kBadEndpoint, "unknown endpoint"});
   }
   event.sdk_name = message.sdk_name();
   event.sdk_version = message.sdk_version();

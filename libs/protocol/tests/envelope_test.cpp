@@ -7,7 +7,8 @@ using namespace std::string_literals;
 
 TEST_CASE("the develop docs' example envelope", "[unit][protocol]") {
   const std::string body =
-      "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://e12d836b15bb49d7bbf99e64295d995b:@sentry.io/42\"}\n"
+      "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://"
+      "e12d836b15bb49d7bbf99e64295d995b:@sentry.io/42\"}\n"
       "{\"type\":\"attachment\",\"length\":10,\"content_type\":\"text/plain\",\"filename\":\"hello.txt\"}\n"
       "\xef\xbb\xbfHello\r\n\n"
       "{\"type\":\"event\",\"length\":41,\"content_type\":\"application/json\",\"filename\":\"application.log\"}\n"

@@ -27,7 +27,8 @@ BootstrapResult Bootstrap(pqxx::connection& connection, const BootstrapRequest& 
       result.generated_password = password;
     }
     user = tx.exec_params(
-        "INSERT INTO users (email, name, password_hash, is_superuser) VALUES ($1, 'Admin', $2, true) RETURNING id, true",
+        "INSERT INTO users (email, name, password_hash, is_superuser) VALUES ($1, 'Admin', $2, true) RETURNING id, "
+        "true",
         request.email, HashPassword(password));
   } else if (!password.empty()) {
     tx.exec_params("UPDATE users SET password_hash = $2 WHERE id = $1", user[0][0].as<std::int64_t>(),
@@ -51,8 +52,7 @@ BootstrapResult Bootstrap(pqxx::connection& connection, const BootstrapRequest& 
                           .as<std::int64_t>();
 
   auto key = tx.exec_params(
-      "SELECT public_key FROM project_keys WHERE project_id = $1 AND is_active ORDER BY id LIMIT 1",
-      result.project_id);
+      "SELECT public_key FROM project_keys WHERE project_id = $1 AND is_active ORDER BY id LIMIT 1", result.project_id);
   if (key.empty()) {
     key = tx.exec_params(
         "INSERT INTO project_keys (project_id, public_key, secret_key) VALUES ($1, $2, $3) RETURNING public_key",

@@ -24,9 +24,8 @@ int RunRelay(const RelayConfig& config) {
   kafka::Producer producer(config.kafka, config.producer);
   IngestHandler ingest(config, keys, producer);
 
-  http::Server server(ioc, config.http, [&ingest](http::Incoming&& in, http::Responder out) {
-    ingest(std::move(in), std::move(out));
-  });
+  http::Server server(ioc, config.http,
+                      [&ingest](http::Incoming&& in, http::Responder out) { ingest(std::move(in), std::move(out)); });
   server.Start();
   spdlog::info("relay listening on {}:{} ({} threads), producing to {}", config.http.address, server.Port(),
                config.threads, config.topic);

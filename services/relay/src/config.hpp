@@ -19,7 +19,7 @@ struct RelayConfig {
   std::size_t max_envelope_bytes = 1024 * 1024;  // decompressed envelope (the Kafka message carries it whole)
   bool trust_forwarded_for = true;               // take the client IP from X-Forwarded-For
   std::chrono::milliseconds shutdown_grace{10000};
-  std::chrono::seconds key_full_reload{60};      // safety net behind LISTEN/NOTIFY
+  std::chrono::seconds key_full_reload{60};  // safety net behind LISTEN/NOTIFY
   db::DatabaseConfig database;
   kafka::KafkaConfig kafka;
   kafka::ProducerOptions producer;

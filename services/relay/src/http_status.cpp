@@ -10,12 +10,9 @@ http::Status ToHttpStatus(IngestErrorCode code) {
   switch (code) {
     case IngestErrorCode::kMissingAuth:
     case IngestErrorCode::kMultipleAuth:
-    case IngestErrorCode::kBadAuth:
-      return http::Status::unauthorized;
-    case IngestErrorCode::kKeyRejected:
-      return http::Status::forbidden;
-    case IngestErrorCode::kTooLarge:
-      return http::Status::payload_too_large;
+    case IngestErrorCode::kBadAuth: return http::Status::unauthorized;
+    case IngestErrorCode::kKeyRejected: return http::Status::forbidden;
+    case IngestErrorCode::kTooLarge: return http::Status::payload_too_large;
     case IngestErrorCode::kBadProjectPath:
     case IngestErrorCode::kBadPublicKey:
     case IngestErrorCode::kUnsupportedVersion:
@@ -24,8 +21,7 @@ http::Status ToHttpStatus(IngestErrorCode code) {
     case IngestErrorCode::kBadEventId:
     case IngestErrorCode::kBadEnvelope:
     case IngestErrorCode::kUnsupportedEncoding:
-    case IngestErrorCode::kDecodeFailed:
-      return http::Status::bad_request;
+    case IngestErrorCode::kDecodeFailed: return http::Status::bad_request;
   }
   return http::Status::bad_request;
 }

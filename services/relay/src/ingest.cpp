@@ -60,21 +60,16 @@ void IngestHandler::operator()(http::Incoming&& incoming, http::Responder respon
   const RouteMatch match = MatchRoute(incoming.request.target());
   const auto method = incoming.request.method();
   switch (match.kind) {
-    case RouteKind::kHealth:
-      responder.Send(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"));
-      return;
+    case RouteKind::kHealth: responder.Send(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}")); return;
     case RouteKind::kReady: {
       const bool ready = keys_.Loaded() && !producer_.Failed();
       responder.Send(http::MakeJsonResponse(ready ? http::Status::ok : http::Status::service_unavailable,
                                             ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"));
       return;
     }
-    case RouteKind::kNotFound:
-      responder.Send(http::MakeErrorResponse(http::Status::not_found, "not found"));
-      return;
+    case RouteKind::kNotFound: responder.Send(http::MakeErrorResponse(http::Status::not_found, "not found")); return;
     case RouteKind::kBadProject:
-    case RouteKind::kIngest:
-      break;
+    case RouteKind::kIngest: break;
   }
   if (method == bhttp::verb::options) {
     http::Response preflight = http::MakeResponse(http::Status::ok, "", "text/plain");
@@ -118,8 +113,8 @@ std::string IngestHandler::ClientIp(const http::Incoming& incoming) const {
 
 void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, const http::Responder& responder) {
   const auto& request = incoming.request;
-  auto auth = protocol::ExtractAuth({request["X-Sentry-Auth"], request[bhttp::field::authorization],
-                                     http::QueryString(request.target())});
+  auto auth = protocol::ExtractAuth(
+      {request["X-Sentry-Auth"], request[bhttp::field::authorization], http::QueryString(request.target())});
   if (!auth) {
     Reject(auth.error(), responder);
     return;
@@ -184,11 +179,8 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   };
   // Key: the event id's 16 bytes, so load spreads evenly over partitions (docs/architecture.md).
   switch (producer_.Send(config_.topic, event.event_id.AsBytes(), message, headers, std::move(on_delivery))) {
-    case kafka::SendStatus::kEnqueued:
-      return;
-    case kafka::SendStatus::kTooLarge:
-      Reject(MakeIngestError(IngestErrorCode::kTooLarge), responder);
-      return;
+    case kafka::SendStatus::kEnqueued: return;
+    case kafka::SendStatus::kTooLarge: Reject(MakeIngestError(IngestErrorCode::kTooLarge), responder); return;
     case kafka::SendStatus::kQueueFull:
     case kafka::SendStatus::kError: {
       counters_.broker_failures.fetch_add(1);

@@ -34,7 +34,9 @@ class ChangeListener : public pqxx::notification_receiver {
 KeyLoader::KeyLoader(KeyCache& cache, db::DatabaseConfig database, std::chrono::seconds full_reload)
     : cache_(cache), database_(std::move(database)), full_reload_(full_reload) {}
 
-KeyLoader::~KeyLoader() { Stop(); }
+KeyLoader::~KeyLoader() {
+  Stop();
+}
 
 void KeyLoader::Start() {
   auto connection = db::Connect(database_);

@@ -16,10 +16,10 @@ TEST_CASE("ingest errors map to Sentry's statuses", "[unit][relay]") {
 }
 
 TEST_CASE("error bodies carry detail, causes, X-Sentry-Error and CORS", "[unit][relay]") {
-  auto response = MakeIngestErrorResponse(MakeIngestError(IngestErrorCode::kBadAuth, "missing public key in auth header"));
+  auto response =
+      MakeIngestErrorResponse(MakeIngestError(IngestErrorCode::kBadAuth, "missing public key in auth header"));
   CHECK(response.result() == rookery::http::Status::unauthorized);
-  CHECK(response.body() ==
-        R"({"detail":"bad x-sentry-auth header","causes":["missing public key in auth header"]})");
+  CHECK(response.body() == R"({"detail":"bad x-sentry-auth header","causes":["missing public key in auth header"]})");
   CHECK(response["X-Sentry-Error"] == "bad x-sentry-auth header: missing public key in auth header");
   CHECK(response["Access-Control-Allow-Origin"] == "*");
 }

@@ -96,7 +96,9 @@ struct Principal {
   }
 };
 
-http::Response NotFound() { return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist"); }
+http::Response NotFound() {
+  return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist");
+}
 
 // `query` as Sentry's issue search takes it; only the status filter is understood so far.
 std::string StatusFilter(const http::Request& request) {
@@ -117,9 +119,13 @@ std::string StatusFilter(const http::Request& request) {
 
 Api::Api(const WebConfig& config) : config_(config), pool_(static_cast<std::size_t>(config.db_threads)) {}
 
-Api::~Api() { Stop(); }
+Api::~Api() {
+  Stop();
+}
 
-void Api::Stop() { pool_.join(); }
+void Api::Stop() {
+  pool_.join();
+}
 
 void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
   Route route = MatchRoute(incoming.request.target());
@@ -215,8 +221,7 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
       event.data_json = r[14].as<std::string>();
       return http::MakeJsonResponse(http::Status::ok, SerializeEvent(event));
     }
-    default:
-      return NotFound();
+    default: return NotFound();
   }
 }
 

@@ -7,8 +7,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config.hpp"
-#include "router.hpp"
 #include "rookery/http/server.hpp"
+#include "router.hpp"
 
 namespace rookery::web {
 

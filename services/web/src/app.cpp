@@ -13,9 +13,8 @@ namespace rookery::web {
 int RunWeb(const WebConfig& config) {
   boost::asio::io_context ioc(config.io_threads);
   Api api(config);
-  http::Server server(ioc, config.http, [&api](http::Incoming&& in, http::Responder out) {
-    api.Handle(std::move(in), std::move(out));
-  });
+  http::Server server(ioc, config.http,
+                      [&api](http::Incoming&& in, http::Responder out) { api.Handle(std::move(in), std::move(out)); });
   server.Start();
   spdlog::info("web listening on {}:{} (public URL {})", config.http.address, server.Port(), config.public_url);
 

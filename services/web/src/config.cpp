@@ -8,7 +8,8 @@ WebConfig WebConfigFromEnv() {
   WebConfig config;
   config.http.address = EnvString("ROOKERY_WEB_BIND", "0.0.0.0");
   config.http.port = static_cast<std::uint16_t>(EnvInt("ROOKERY_WEB_PORT", 9000, 0, 65535));
-  config.http.max_body_bytes = static_cast<std::size_t>(EnvInt("ROOKERY_WEB_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30));
+  config.http.max_body_bytes =
+      static_cast<std::size_t>(EnvInt("ROOKERY_WEB_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30));
   config.io_threads = static_cast<int>(EnvInt("ROOKERY_WEB_THREADS", 1, 1, 64));
   config.db_threads = static_cast<int>(EnvInt("ROOKERY_WEB_DB_THREADS", 4, 1, 256));
   config.public_url = EnvString("ROOKERY_WEB_PUBLIC_URL", "http://localhost:" + std::to_string(config.http.port));

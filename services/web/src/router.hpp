@@ -11,9 +11,9 @@ enum class Endpoint {
   kNotFound,
   kHealth,
   kReady,
-  kProjectIssues,      // /api/0/projects/{org}/{project}/issues/
-  kIssue,              // /api/0/issues/{id}/
-  kIssueLatestEvent,   // /api/0/issues/{id}/events/latest/
+  kProjectIssues,     // /api/0/projects/{org}/{project}/issues/
+  kIssue,             // /api/0/issues/{id}/
+  kIssueLatestEvent,  // /api/0/issues/{id}/events/latest/
 };
 
 struct Route {

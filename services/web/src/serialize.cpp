@@ -15,8 +15,12 @@ namespace {
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using Value = rapidjson::Value;
 
-void Key(Writer& w, const char* key) { w.Key(key); }
-void Str(Writer& w, const std::string& text) { w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size())); }
+void Key(Writer& w, const char* key) {
+  w.Key(key);
+}
+void Str(Writer& w, const std::string& text) {
+  w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+}
 void StrOrNull(Writer& w, const std::string& text) {
   if (text.empty()) {
     w.Null();
@@ -122,7 +126,8 @@ void WriteExceptionEntry(Writer& w, const Value& doc) {
     values.push_back(container);
   }
   if (values.empty()) return;
-  const Value* lone_stacktrace = values.size() == 1 ? Aliased(doc, "stacktrace", "sentry.interfaces.Stacktrace") : nullptr;
+  const Value* lone_stacktrace =
+      values.size() == 1 ? Aliased(doc, "stacktrace", "sentry.interfaces.Stacktrace") : nullptr;
   w.StartObject();
   Key(w, "type");
   w.String("exception");

@@ -16,8 +16,8 @@ struct WorkerConfig {
   kafka::KafkaConfig kafka;
   kafka::ConsumerOptions consumer;
   std::string topic;
-  std::size_t batch_size = 500;                 // messages per database transaction, at most
-  std::chrono::milliseconds batch_wait{100};    // how long a batch may wait to fill
+  std::size_t batch_size = 500;               // messages per database transaction, at most
+  std::chrono::milliseconds batch_wait{100};  // how long a batch may wait to fill
   std::chrono::milliseconds max_db_backoff{5000};
 };
 

@@ -29,7 +29,9 @@ std::string TextArray(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-std::string Timestamp(std::int64_t unix_millis) { return FormatIso8601Millis(unix_millis); }
+std::string Timestamp(std::int64_t unix_millis) {
+  return FormatIso8601Millis(unix_millis);
+}
 
 struct EventOutcome {
   bool inserted = false;
@@ -49,10 +51,9 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
   const std::string seen = Timestamp(processed.raw.received_at_ms);
   const std::string type_name = event.exceptions.empty() ? std::string() : event.exceptions.back().type;
   const std::string value = event.exceptions.empty() ? std::string() : event.exceptions.back().value;
-  const std::int64_t issue_id =
-      tx.exec_prepared(kCreateIssue, project_id, short_id, event.title, event.culprit, event.level, event.event_type,
-                       type_name, value, seen)[0][0]
-          .as<std::int64_t>();
+  const std::int64_t issue_id = tx.exec_prepared(kCreateIssue, project_id, short_id, event.title, event.culprit,
+                                                 event.level, event.event_type, type_name, value, seen)[0][0]
+                                    .as<std::int64_t>();
   auto claimed = tx.exec_prepared(kClaimHash, project_id, hash, issue_id, processed.grouping.config);
   if (claimed.empty()) {
     // Another worker created the issue for this hash first (we waited on its commit): use theirs.
@@ -69,9 +70,9 @@ EventOutcome WriteEvent(pqxx::transaction_base& tx, const ProcessedEvent& proces
   const std::int64_t issue_id = ResolveIssue(tx, processed, outcome.new_issue);
   const auto inserted = tx.exec_prepared(
       kInsertEvent, processed.raw.project_id, processed.raw.event_id.ToUuidString(), issue_id,
-      Timestamp(processed.raw.received_at_ms), Timestamp(event.timestamp_ms), event.platform, event.level,
-      event.title, event.culprit, event.environment, event.release, processed.raw.sdk_name,
-      processed.raw.sdk_version, processed.client_ip, TextArray(processed.grouping.hashes), event.storable_json);
+      Timestamp(processed.raw.received_at_ms), Timestamp(event.timestamp_ms), event.platform, event.level, event.title,
+      event.culprit, event.environment, event.release, processed.raw.sdk_name, processed.raw.sdk_version,
+      processed.client_ip, TextArray(processed.grouping.hashes), event.storable_json);
   if (!inserted.empty()) {
     outcome.inserted = true;
     tx.exec_prepared(kCountEvent, issue_id, Timestamp(processed.raw.received_at_ms), event.title, event.culprit,
@@ -113,10 +114,11 @@ void PrepareStatements(pqxx::connection& connection) {
       "NULLIF($14, '')::inet, $15::text[], $16::jsonb) "
       "ON CONFLICT (project_id, event_id) DO NOTHING RETURNING 1");
   // The issue shows its latest event's title and culprit, as Sentry's does.
-  connection.prepare(kCountEvent,
-                     "UPDATE issues SET times_seen = times_seen + 1, "
-                     "first_seen = LEAST(first_seen, $2::timestamptz), last_seen = GREATEST(last_seen, $2::timestamptz), "
-                     "title = $3, culprit = $4, level = $5 WHERE id = $1");
+  connection.prepare(
+      kCountEvent,
+      "UPDATE issues SET times_seen = times_seen + 1, "
+      "first_seen = LEAST(first_seen, $2::timestamptz), last_seen = GREATEST(last_seen, $2::timestamptz), "
+      "title = $3, culprit = $4, level = $5 WHERE id = $1");
   connection.prepare(kDeadLetter,
                      "INSERT INTO dead_letters (topic, partition, \"offset\", reason, payload) "
                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (topic, partition, \"offset\") DO NOTHING");

@@ -26,8 +26,8 @@ struct BatchWrite {
 };
 
 struct BatchResult {
-  std::size_t inserted = 0;     // new events
-  std::size_t duplicates = 0;   // already stored: replays
+  std::size_t inserted = 0;    // new events
+  std::size_t duplicates = 0;  // already stored: replays
   std::size_t new_issues = 0;
   std::size_t dead_lettered = 0;
 };

@@ -17,9 +17,9 @@ namespace rookery::grouping {
 inline constexpr const char* kInterimConfig = "rookery:interim-1";
 
 struct GroupingResult {
-  std::string config;                // which algorithm produced the hashes
-  std::vector<std::string> hashes;   // 32 lowercase hex each; the first is the primary hash
-  std::string contributing;          // what the hash covers, human readable (for /hashes/ later)
+  std::string config;               // which algorithm produced the hashes
+  std::vector<std::string> hashes;  // 32 lowercase hex each; the first is the primary hash
+  std::string contributing;         // what the hash covers, human readable (for /hashes/ later)
 };
 
 GroupingResult ComputeInterimGrouping(const normalize::Event& event);

@@ -21,9 +21,9 @@ class Producer;
 namespace rookery::kafka {
 
 struct ProducerOptions {
-  std::chrono::milliseconds linger{5};             // latency every request pays before its batch ships
+  std::chrono::milliseconds linger{5};                // latency every request pays before its batch ships
   std::chrono::milliseconds delivery_timeout{30000};  // after this a message fails (relay answers 503)
-  int max_queued_messages = 100000;                // beyond: Send() says kQueueFull (relay answers 503)
+  int max_queued_messages = 100000;                   // beyond: Send() says kQueueFull (relay answers 503)
   int max_queued_kbytes = 256 * 1024;
   int max_message_bytes = 4 * 1024 * 1024;
 };

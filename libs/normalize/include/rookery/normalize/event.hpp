@@ -31,11 +31,11 @@ struct Exception {
 };
 
 struct Event {
-  std::string platform;  // "python", ... ("other" when unknown)
-  std::string level;     // fatal|error|warning|info|debug
+  std::string platform;    // "python", ... ("other" when unknown)
+  std::string level;       // fatal|error|warning|info|debug
   std::string event_type;  // "error" when it has an exception, else "default"; "transaction" is skipped
   std::int64_t timestamp_ms = 0;
-  std::string message;  // formatted log message, if any
+  std::string message;                // formatted log message, if any
   std::vector<Exception> exceptions;  // oldest first; the last one was raised
   std::string title;
   std::string culprit;

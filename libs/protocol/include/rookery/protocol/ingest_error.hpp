@@ -16,12 +16,12 @@ enum class IngestErrorCode {
   kUnsupportedVersion,  // sentry_version above 7
   kKeyRejected,         // unknown or disabled key, or key of another project
   kEmptyBody,
-  kBadJson,             // body (or the event item) is not a JSON object
-  kBadEventId,          // event_id present but not a UUID
-  kBadEnvelope,         // envelope grammar violated
+  kBadJson,      // body (or the event item) is not a JSON object
+  kBadEventId,   // event_id present but not a UUID
+  kBadEnvelope,  // envelope grammar violated
   kUnsupportedEncoding,
-  kDecodeFailed,        // corrupt gzip/deflate
-  kTooLarge,            // body or decompressed body over its limit
+  kDecodeFailed,  // corrupt gzip/deflate
+  kTooLarge,      // body or decompressed body over its limit
 };
 
 struct IngestError {
