@@ -111,6 +111,7 @@ class Stack:
         self.start_service("relay", self.relay_env)
         self.start_service("worker")
         self.start_service("web")
+        self.start_service("cron", {"ROOKERY_CRON_HEARTBEAT_SECONDS": "1"})
         wait_for(lambda: self.relay_get("/readyz").status == 200, 20, message="relay /readyz")
         wait_for(lambda: self.web_get("/readyz").status == 200, 20, message="web /readyz")
         return self

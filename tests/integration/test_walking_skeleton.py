@@ -189,6 +189,11 @@ class WalkingSkeletonTest(unittest.TestCase):
                 self.assertEqual(result.json()["detail"], "The requested resource does not exist")
         self.assertEqual(self.stack.api("/api/0/projects/outsider-org/outsider-project/issues/", token=token), [])
 
+    def test_7_cron_keeps_a_heartbeat(self):
+        version = self.stack.run_admin("version").strip()
+        line = f"heartbeat: database reachable, schema version {version}"
+        wait_for(lambda: self.stack.log_text("cron").count(line) >= 2, 10, message="two cron heartbeats")
+
 
 if __name__ == "__main__":
     unittest.main()
