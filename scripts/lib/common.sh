@@ -8,7 +8,7 @@ ROOKERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROOKERY_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   librdkafka-dev libpqxx-dev rapidjson-dev catch2 libboost-dev libprotobuf-dev protobuf-compiler
-  libspdlog-dev zlib1g-dev libsodium-dev
+  libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev
   postgresql postgresql-client
   python3 python3-sentry-sdk curl procps iproute2
   clang-format docker-compose

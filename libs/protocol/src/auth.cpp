@@ -115,6 +115,36 @@ Expected<SentryAuth, IngestError> ExtractAuth(const AuthSources& sources) {
   return ParseAuthQuery(sources.query);
 }
 
+Expected<Dsn, IngestError> ParseDsn(std::string_view dsn) {
+  const auto bad = [](const char* why) { return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadAuth, why)); };
+  const std::size_t scheme_end = dsn.find("://");
+  if (scheme_end == std::string_view::npos) return bad("invalid dsn: no scheme");
+  std::string_view rest = dsn.substr(scheme_end + 3);
+  const std::size_t at = rest.find('@');
+  const std::size_t first_slash = rest.find('/');
+  if (at == std::string_view::npos || (first_slash != std::string_view::npos && first_slash < at)) {
+    return bad("invalid dsn: no public key");
+  }
+  std::string_view credentials = rest.substr(0, at);
+  std::string_view location = rest.substr(at + 1);
+  Dsn parsed;
+  const std::size_t colon = credentials.find(':');
+  parsed.public_key = std::string(credentials.substr(0, colon));
+  if (colon != std::string_view::npos) parsed.secret_key = std::string(credentials.substr(colon + 1));
+  while (!location.empty() && location.back() == '/') location.remove_suffix(1);
+  const std::size_t last_slash = location.rfind('/');
+  if (last_slash == std::string_view::npos) return bad("invalid dsn: no project id");
+  const std::string_view id_text = location.substr(last_slash + 1);
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), parsed.project_id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size() || parsed.project_id <= 0) {
+    return bad("invalid dsn: bad project id");
+  }
+  if (parsed.public_key.size() != kPublicKeyLength) {
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadPublicKey));
+  }
+  return parsed;
+}
+
 SdkIdentity ParseSdkIdentity(std::string_view client_or_user_agent) {
   std::string_view text = TrimWhitespace(client_or_user_agent);
   text = text.substr(0, text.find(' '));  // "raven-python/6.10.0 (extra)" keeps the first token

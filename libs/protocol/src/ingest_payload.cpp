@@ -61,14 +61,16 @@ Expected<IngestPayload, IngestError> InspectEnvelopeBody(std::string_view body) 
     return MakeUnexpected(envelope.error());
   }
   const EnvelopeItem* event = envelope->FindEventItem();
-  if (event == nullptr) {
-    return IngestPayload{};
+  IngestPayload payload;
+  if (event != nullptr) {
+    auto payload_id = ReadEventObject(event->payload);
+    if (!payload_id) {
+      return MakeUnexpected(payload_id.error());
+    }
+    payload = WithId(envelope->event_id ? envelope->event_id : *payload_id);
   }
-  auto payload_id = ReadEventObject(event->payload);
-  if (!payload_id) {
-    return MakeUnexpected(payload_id.error());
-  }
-  return WithId(envelope->event_id ? envelope->event_id : *payload_id);
+  payload.envelope_dsn = envelope->dsn;
+  return payload;
 }
 
 }  // namespace rookery::protocol

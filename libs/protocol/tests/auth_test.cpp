@@ -69,3 +69,18 @@ TEST_CASE("SDK identity from sentry_client or User-Agent", "[unit][protocol]") {
   CHECK(ParseSdkIdentity("sentry.python/1.9.10").version == "1.9.10");
   CHECK(ParseSdkIdentity("raven-node").version.empty());
 }
+
+TEST_CASE("DSNs as envelopes carry them", "[unit][protocol]") {
+  auto dsn = ParseDsn("https://e12d836b15bb49d7bbf99e64295d995b:secret@sentry.example.com/sub/path/42");
+  REQUIRE(dsn.has_value());
+  CHECK(dsn->public_key == "e12d836b15bb49d7bbf99e64295d995b");
+  CHECK(dsn->secret_key == "secret");
+  CHECK(dsn->project_id == 42);
+  CHECK(ParseDsn("http://e12d836b15bb49d7bbf99e64295d995b@localhost:3000/7")->project_id == 7);
+  CHECK(ParseDsn("http://e12d836b15bb49d7bbf99e64295d995b@localhost:3000/7/")->project_id == 7);
+
+  CHECK(ParseDsn("not a dsn").error().code == IngestErrorCode::kBadAuth);
+  CHECK(ParseDsn("http://localhost/7").error().code == IngestErrorCode::kBadAuth);
+  CHECK(ParseDsn("http://e12d836b15bb49d7bbf99e64295d995b@localhost/zero").error().code == IngestErrorCode::kBadAuth);
+  CHECK(ParseDsn("http://short@localhost/7").error().code == IngestErrorCode::kBadPublicKey);
+}

@@ -29,6 +29,7 @@ RouteMatch MatchRoute(std::string_view target) {
   if (path == "/healthz") return {RouteKind::kHealth, {}};
   if (path == "/readyz") return {RouteKind::kReady, {}};
 
+  if (path == "/api/store") return {RouteKind::kIngest, IngestRoute{0, IngestEndpoint::kStore}};
   constexpr std::string_view kPrefix = "/api/";
   if (path.rfind(kPrefix, 0) != 0) return {};
   std::string_view rest = std::string_view(path).substr(kPrefix.size());
@@ -111,23 +112,40 @@ std::string IngestHandler::ClientIp(const http::Incoming& incoming) const {
   return incoming.peer_ip;
 }
 
+std::optional<ProjectKey> IngestHandler::Authorize(const std::string& public_key, const IngestRoute& route) const {
+  auto key = keys_.Find(public_key);
+  if (!key || !key->active || (route.project_id != 0 && key->project_id != route.project_id)) {
+    return std::nullopt;
+  }
+  return key;
+}
+
 void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, const http::Responder& responder) {
   const auto& request = incoming.request;
+  const bool is_store = route.endpoint == IngestEndpoint::kStore;
   auto auth = protocol::ExtractAuth(
       {request["X-Sentry-Auth"], request[bhttp::field::authorization], http::QueryString(request.target())});
-  if (!auth) {
+  // An envelope may authenticate itself with a `dsn` header (tunnels, sentry-ruby); that needs
+  // the body, so the key check waits until the envelope is parsed.
+  const bool auth_from_envelope = !auth && !is_store && auth.error().code == IngestErrorCode::kMissingAuth;
+  if (!auth && !auth_from_envelope) {
     Reject(auth.error(), responder);
     return;
   }
-  const auto key = keys_.Find(auth->public_key);
-  if (!key || !key->active || key->project_id != route.project_id) {
-    Reject(MakeIngestError(IngestErrorCode::kKeyRejected), responder);
-    return;
+  std::optional<ProjectKey> key;
+  if (!auth_from_envelope) {
+    key = Authorize(auth->public_key, route);
+    if (!key) {
+      Reject(MakeIngestError(IngestErrorCode::kKeyRejected), responder);
+      return;
+    }
   }
 
-  const bool is_store = route.endpoint == IngestEndpoint::kStore;
   auto body = protocol::DecodeContentEncoding(request[bhttp::field::content_encoding], request.body(),
                                               is_store ? config_.max_event_bytes : config_.max_envelope_bytes);
+  if (body && is_store) {
+    body = protocol::DecodeLegacyStoreBody(std::move(*body), config_.max_event_bytes);
+  }
   if (!body) {
     Reject(body.error(), responder);
     return;
@@ -135,6 +153,33 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   auto payload = is_store ? protocol::InspectStoreBody(*body) : protocol::InspectEnvelopeBody(*body);
   if (!payload) {
     Reject(payload.error(), responder);
+    return;
+  }
+  if (!payload->envelope_dsn.empty()) {
+    auto dsn = protocol::ParseDsn(payload->envelope_dsn);
+    if (!dsn) {
+      Reject(auth_from_envelope ? dsn.error() : MakeIngestError(IngestErrorCode::kBadEnvelope, "invalid dsn header"),
+             responder);
+      return;
+    }
+    if (route.project_id != 0 && dsn->project_id != route.project_id) {
+      Reject(MakeIngestError(IngestErrorCode::kBadEnvelope, "project id header mismatch between envelope and request"),
+             responder);
+      return;
+    }
+    if (auth_from_envelope) {
+      key = Authorize(dsn->public_key, IngestRoute{dsn->project_id, route.endpoint});
+      if (!key) {
+        Reject(MakeIngestError(IngestErrorCode::kKeyRejected), responder);
+        return;
+      }
+    } else if (dsn->public_key != auth->public_key) {
+      Reject(MakeIngestError(IngestErrorCode::kBadEnvelope, "public key header mismatch between envelope and request"),
+             responder);
+      return;
+    }
+  } else if (auth_from_envelope) {
+    Reject(MakeIngestError(IngestErrorCode::kMissingAuth), responder);
     return;
   }
   if (!payload->has_event) {
@@ -152,8 +197,9 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   event.received_at_ms = NowMillis();
   event.client_ip = ClientIp(incoming);
   event.endpoint = route.endpoint;
-  const auto sdk = protocol::ParseSdkIdentity(
-      !auth->client.empty() ? std::string_view(auth->client) : std::string_view(request[bhttp::field::user_agent]));
+  const std::string_view client = auth && !auth->client.empty() ? std::string_view(auth->client)
+                                                                : std::string_view(request[bhttp::field::user_agent]);
+  const auto sdk = protocol::ParseSdkIdentity(client);
   event.sdk_name = sdk.name;
   event.sdk_version = sdk.version;
   event.body = std::move(*body);

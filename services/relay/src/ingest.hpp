@@ -18,7 +18,7 @@
 namespace rookery::relay {
 
 struct IngestRoute {
-  std::int64_t project_id = 0;  // 0 when the path's id was not a positive integer
+  std::int64_t project_id = 0;  // 0 for /api/store/ (project taken from the key) or a bad id
   protocol::IngestEndpoint endpoint = protocol::IngestEndpoint::kStore;
 };
 
@@ -29,8 +29,8 @@ struct RouteMatch {
   IngestRoute ingest;
 };
 
-/// `/api/<id>/store/` and `/api/<id>/envelope/`, with or without the trailing slash and with
-/// runs of '/' folded (sentry-protocol.md §1.2); `/healthz`, `/readyz`.
+/// `/api/<id>/store/`, `/api/<id>/envelope/` and the legacy `/api/store/`, with or without the
+/// trailing slash and with runs of '/' folded (sentry-protocol.md §1.2); `/healthz`, `/readyz`.
 RouteMatch MatchRoute(std::string_view target);
 
 struct IngestCounters {
@@ -48,6 +48,8 @@ class IngestHandler {
  private:
   void Ingest(const IngestRoute& route, http::Incoming&& incoming, const http::Responder& responder);
   void Reject(const protocol::IngestError& error, const http::Responder& responder);
+  /// The key, if it may send to the route's project (any project for /api/store/).
+  std::optional<ProjectKey> Authorize(const std::string& public_key, const IngestRoute& route) const;
   std::string ClientIp(const http::Incoming& incoming) const;
 
   const RelayConfig& config_;

@@ -28,3 +28,10 @@ TEST_CASE("bad project ids and unknown paths", "[unit][relay]") {
   CHECK(MatchRoute("/healthz").kind == RouteKind::kHealth);
   CHECK(MatchRoute("/readyz").kind == RouteKind::kReady);
 }
+
+TEST_CASE("the legacy store route without a project id", "[unit][relay]") {
+  auto legacy = MatchRoute("/api/store/");
+  CHECK(legacy.kind == RouteKind::kIngest);
+  CHECK(legacy.ingest.project_id == 0);
+  CHECK(legacy.ingest.endpoint == IngestEndpoint::kStore);
+}

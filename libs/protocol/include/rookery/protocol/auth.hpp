@@ -2,6 +2,7 @@
 // See ../shared/reference/sentry-protocol.md §2.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,16 @@ Expected<SentryAuth, IngestError> ParseAuthHeader(std::string_view value);
 Expected<SentryAuth, IngestError> ParseAuthQuery(std::string_view query);
 /// Picks the one source that carries credentials: 401 when none or more than one does.
 Expected<SentryAuth, IngestError> ExtractAuth(const AuthSources& sources);
+
+/// A DSN, `{scheme}://{public_key}[:{secret}]@{host}[:{port}][/{path}]/{project_id}` (§2.1), as
+/// self-authenticating envelopes carry it in their `dsn` header.
+struct Dsn {
+  std::string public_key;
+  std::string secret_key;
+  std::int64_t project_id = 0;
+};
+/// kBadAuth for anything that is not a DSN; the key must be 32 characters (kBadPublicKey).
+Expected<Dsn, IngestError> ParseDsn(std::string_view dsn);
 
 /// "sentry.python/1.9.10" -> {"sentry.python", "1.9.10"}; no slash -> version empty.
 struct SdkIdentity {

@@ -17,6 +17,8 @@ struct IngestPayload {
   EventId event_id;
   /// True when the SDK sent no id and the relay made one up.
   bool event_id_generated = false;
+  /// The envelope header's `dsn`, empty when absent (or for store bodies).
+  std::string envelope_dsn;
 };
 
 /// A store body: one JSON object. Its `event_id`, when present, must be a UUID.
