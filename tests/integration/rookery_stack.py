@@ -237,9 +237,9 @@ class Stack:
     def relay_get(self, path):
         return http_request(f"http://127.0.0.1:{self.relay_port}{path}")
 
-    def relay_post(self, path, body, headers=None):
+    def relay_post(self, path, body, headers=None, timeout=30):
         return http_request(f"http://127.0.0.1:{self.relay_port}{path}", data=body, headers=headers or {},
-                            method="POST")
+                            method="POST", timeout=timeout)
 
     def web_get(self, path, token=None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -4,17 +4,24 @@ stored with the right content, not just answered 200."""
 
 import base64
 import json
+import signal
+import time
 import unittest
 import uuid
 import zlib
 
-from rookery_stack import Stack, wait_for
+from rookery_stack import Stack, http_request, wait_for
 
 
 class RelayProtocolTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        cls.stack = Stack(relay_env={
+            # Short enough for the outage test to see both paths to 503 quickly.
+            "ROOKERY_RELAY_BROKER_DOWN_GRACE_MS": "1500",
+            "ROOKERY_KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+            "ROOKERY_MAX_ATTACHMENT_BYTES": str(64 * 1024),
+        }).start()
         cls.org = cls.stack.credentials["ROOKERY_ORG"]
         cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
 
@@ -97,6 +104,142 @@ class RelayProtocolTest(unittest.TestCase):
                 if cause:
                     self.assertEqual(result.json()["causes"], [cause])
         self.assertEqual(self.stack.kafka_count(), before)
+
+    def new_project(self, name):
+        credentials = self.stack.bootstrap(f"{name}@example.com", f"{name}-org", f"{name}-project")
+        key = credentials["ROOKERY_DSN"].split("//")[1].split("@")[0]
+        return credentials, key, int(credentials["ROOKERY_PROJECT_ID"])
+
+    def store(self, project_id, key, message="quota probe", headers=None):
+        return self.stack.relay_post(f"/api/{project_id}/store/", json.dumps({"message": message}).encode(),
+                                     {**self.stack.auth_header(key), **(headers or {})})
+
+    def test_disabling_a_key_takes_effect_within_two_seconds(self):
+        _, key, project_id = self.new_project("disable")
+        wait_for(lambda: self.store(project_id, key).status == 200, 5, message="the new key to work")
+        self.stack.sql(f"UPDATE project_keys SET is_active = false WHERE public_key = '{key}'")
+        started = time.monotonic()
+        wait_for(lambda: self.store(project_id, key).status == 403, 2, interval=0.02, message="403 after disabling")
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.stack.sql(f"UPDATE project_keys SET is_active = true WHERE public_key = '{key}'")
+        wait_for(lambda: self.store(project_id, key).status == 200, 2, interval=0.02, message="200 after enabling")
+
+    def test_per_key_rate_limit_answers_429_as_sdks_expect(self):
+        _, key, project_id = self.new_project("quota")
+        self.stack.sql(f"UPDATE project_keys SET rate_limit_count = 3, rate_limit_window_seconds = 3600 "
+                       f"WHERE public_key = '{key}'")
+        time.sleep(1)  # NOTIFY reaches the relay's cache well within this
+        statuses = [self.store(project_id, key) for _ in range(5)]
+        self.assertEqual([r.status for r in statuses], [200, 200, 200, 429, 429])
+        limited = statuses[3]
+        retry_after = int(limited.headers["Retry-After"])
+        self.assertTrue(1 <= retry_after <= 3600)
+        self.assertEqual(limited.headers["X-Sentry-Rate-Limits"], f"{retry_after}::key")
+        self.assertEqual(limited.headers["Access-Control-Allow-Origin"], "*")
+        self.assertIn("x-sentry-rate-limits", limited.headers["Access-Control-Expose-Headers"])
+        # Other keys are not affected.
+        self.assertEqual(self.store(self.stack.project_id, self.stack.public_key).status, 200)
+
+    def test_allowed_origins(self):
+        _, key, project_id = self.new_project("origins")
+        self.stack.sql(f"UPDATE project_keys SET allowed_origins = '{{app.example.com,*.shop.test}}' "
+                       f"WHERE public_key = '{key}'")
+        time.sleep(1)
+        self.assertEqual(self.store(project_id, key, headers={"Origin": "https://app.example.com"}).status, 200)
+        self.assertEqual(self.store(project_id, key, headers={"Origin": "https://a.shop.test"}).status, 200)
+        refused = self.store(project_id, key, headers={"Origin": "https://evil.test"})
+        self.assertEqual(refused.status, 403)
+        self.assertEqual(refused.json()["detail"], "event submission rejected with_reason: Cors")
+        self.assertEqual(self.store(project_id, key, headers={"Referer": "https://evil.test/page"}).status, 403)
+        self.assertEqual(self.store(project_id, key).status, 200)  # servers send no Origin
+
+    def test_preflight_and_cors_on_errors(self):
+        preflight = http_request(f"http://127.0.0.1:{self.stack.relay_port}/api/{self.stack.project_id}/envelope/",
+                                 method="OPTIONS", headers={"Origin": "https://app.test",
+                                                            "Access-Control-Request-Method": "POST",
+                                                            "Access-Control-Request-Headers": "x-sentry-auth"})
+        self.assertEqual(preflight.status, 200)
+        self.assertEqual(preflight.headers["Access-Control-Allow-Origin"], "*")
+        self.assertIn("POST", preflight.headers["Access-Control-Allow-Methods"])
+        self.assertIn("x-sentry-auth", preflight.headers["Access-Control-Allow-Headers"])
+        error = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", b"{}")
+        self.assertEqual(error.status, 401)
+        self.assertEqual(error.headers["Access-Control-Allow-Origin"], "*")
+
+    def test_envelope_items_forwarded_dropped_and_limited(self):
+        event_id = uuid.uuid4().hex
+        items = [
+            ({"type": "attachment", "length": 5, "filename": "a.txt"}, b"hello"),
+            ({"type": "event"}, json.dumps({"message": "envelope with extras"}).encode()),
+            ({"type": "client_report"}, b'{"discarded_events":[]}'),
+            ({"type": "transaction"}, b'{"type":"transaction","spans":[]}'),
+            ({"type": "brand_new_type", "length": 3}, b"abc"),
+        ]
+        body = json.dumps({"event_id": event_id}).encode() + b"".join(
+            b"\n" + json.dumps(header).encode() + b"\n" + payload for header, payload in items)
+        path = f"/api/{self.stack.project_id}/envelope/"
+        result = self.stack.relay_post(path, body, self.stack.auth_header())
+        self.assertEqual((result.status, result.json()), (200, {"id": event_id}))
+        issue = self.wait_issue("envelope with extras")
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")["eventID"], event_id)
+        metrics = self.stack.relay_get("/metrics").body.decode()
+        for item_type in ("attachment", "client_report", "transaction", "brand_new_type"):
+            self.assertRegex(metrics, rf'rookery_relay_outcomes_dropped_total{{item_type="{item_type}"}} [1-9]')
+
+        too_big = json.dumps({"type": "attachment", "length": 70000}).encode()
+        body = b"{}\n" + too_big + b"\n" + b"x" * 70000
+        result = self.stack.relay_post(path, body, self.stack.auth_header())
+        self.assertEqual(result.status, 413)
+        self.assertEqual(result.json()["causes"], ["envelope exceeded size limits for type 'attachment'"])
+
+    def test_metrics(self):
+        self.stack.relay_post(f"/api/{self.stack.project_id}/store/", b"{}")  # one 401
+        text = self.stack.relay_get("/metrics").body.decode()
+        self.assertIn("# TYPE rookery_relay_requests_total counter", text)
+        self.assertRegex(text, r'rookery_relay_requests_total\{route="store",status="401"\} [1-9]')
+        self.assertRegex(text, r'rookery_relay_events_rejected_total\{reason="missing_auth"\} [1-9]')
+        self.assertRegex(text, r"rookery_relay_events_accepted_total \d+")
+        self.assertRegex(text, r"rookery_relay_producer_queue_depth \d+")
+        self.assertRegex(text, r'rookery_relay_request_duration_seconds_bucket\{route="store",le="\+Inf"\} [1-9]')
+        self.assertRegex(text, r"rookery_relay_bytes_received_total \d+")
+
+    def test_z_broker_outage_answers_503_and_loses_nothing_accepted(self):
+        broker = self.stack.processes["devbroker"]
+        accepted_before = [self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
+                                                 json.dumps(self.event(f"before outage {i}")).encode(),
+                                                 self.stack.auth_header()) for i in range(3)]
+        self.assertEqual([r.status for r in accepted_before], [200] * 3)
+
+        broker.send_signal(signal.SIGUSR1)  # every mock broker down
+        try:
+            during = []
+            slowest = 0.0
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                during.append(self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
+                                                    json.dumps(self.event("during outage")).encode(),
+                                                    self.stack.auth_header()))
+                slowest = max(slowest, time.monotonic() - started)
+                if during[-1].status == 503 and self.stack.relay_get("/readyz").status == 503:
+                    break
+            self.assertEqual(during[-1].status, 503)
+            # Bounded by the delivery timeout (4 s here) plus a second, even while librdkafka waits.
+            self.assertLess(slowest, 6.5)
+            self.assertIn("Retry-After", during[-1].headers)
+            # Never a 200 for an event the broker could not take.
+            self.assertNotIn(200, [r.status for r in during])
+        finally:
+            broker.send_signal(signal.SIGUSR2)
+
+        wait_for(lambda: self.stack.relay_get("/readyz").status == 200, 15, message="relay ready again")
+        after = self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
+                                      json.dumps(self.event("after outage")).encode(), self.stack.auth_header())
+        self.assertEqual(after.status, 200, after.body)
+        for i in range(3):
+            self.wait_issue(f"before outage {i}")
+        self.wait_issue("after outage")
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM events WHERE title = 'during outage'"), [["0"]])
 
 
 if __name__ == "__main__":

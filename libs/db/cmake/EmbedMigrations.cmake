@@ -1,8 +1,9 @@
 # Generates a .cpp holding every migration's SQL, so binaries need no files beside them.
-# Inputs: OUTPUT, and MIGRATIONS (a ;-list of .sql paths named NNNN_description.sql).
+# Inputs: OUTPUT, and MIGRATIONS (a |-separated list of .sql paths named NNNN_description.sql).
 set(content "// Generated from libs/db/migrations by EmbedMigrations.cmake. Do not edit.\n")
 string(APPEND content "#include \"rookery/db/migrations.hpp\"\n\nnamespace rookery::db {\n\n")
 string(APPEND content "const std::vector<Migration>& EmbeddedMigrations() {\n  static const std::vector<Migration> kMigrations = {\n")
+string(REPLACE "|" ";" MIGRATIONS "${MIGRATIONS}")
 list(SORT MIGRATIONS)
 foreach(path IN LISTS MIGRATIONS)
   get_filename_component(name "${path}" NAME_WE)

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rookery/core/env.hpp"
+#include "rookery/core/time.hpp"
 
 namespace rookery::kafka {
 
@@ -48,6 +49,9 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
           {"acks", "all"},
           {"linger.ms", std::to_string(options.linger.count())},
           {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+          // An in-flight request may not outlive the delivery timeout, or a dead broker holds the
+          // answer (and the SDK) for the default 30 s regardless.
+          {"request.timeout.ms", std::to_string(std::max<std::int64_t>(1000, options.delivery_timeout.count() / 2))},
           {"queue.buffering.max.messages", std::to_string(options.max_queued_messages)},
           {"queue.buffering.max.kbytes", std::to_string(options.max_queued_kbytes)},
           {"message.max.bytes", std::to_string(options.max_message_bytes)},
@@ -70,6 +74,33 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
       producer_->poll(50);
     }
   });
+  // A metadata round trip tells whether any broker answers, independently of traffic, so the
+  // relay can refuse quickly (503) instead of queueing events a dead cluster will never take.
+  prober_ = std::thread([this, interval = options.probe_interval] {
+    while (!stop_.load()) {
+      RdKafka::Metadata* metadata = nullptr;
+      const auto timeout = static_cast<int>(std::max<std::int64_t>(interval.count(), 500));
+      const RdKafka::ErrorCode rc = producer_->metadata(false, nullptr, &metadata, timeout);
+      const std::unique_ptr<RdKafka::Metadata> owned(metadata);
+      if (rc == RdKafka::ERR_NO_ERROR) {
+        if (unreachable_since_ms_.exchange(0) != 0) spdlog::info("kafka brokers reachable again");
+      } else {
+        std::int64_t expected = 0;
+        if (unreachable_since_ms_.compare_exchange_strong(expected, NowMillis())) {
+          spdlog::warn("kafka brokers unreachable: {}", RdKafka::err2str(rc));
+        }
+      }
+      const auto until = std::chrono::steady_clock::now() + interval;
+      while (!stop_.load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  });
+}
+
+std::chrono::milliseconds Producer::UnreachableFor() const {
+  const std::int64_t since = unreachable_since_ms_.load();
+  return std::chrono::milliseconds(since == 0 ? 0 : std::max<std::int64_t>(NowMillis() - since, 1));
 }
 
 Producer::~Producer() {
@@ -82,6 +113,7 @@ bool Producer::Close(std::chrono::milliseconds timeout) {
   const bool flushed = Flush(timeout);
   stop_.store(true);
   poller_.join();
+  prober_.join();
   // Any message still queued is purged and its callback told it failed, so no caller waits forever.
   producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
   producer_->poll(0);

@@ -13,6 +13,8 @@ std::string DefaultDetail(IngestErrorCode code) {
     case IngestErrorCode::kBadPublicKey: return "bad sentry DSN public key";
     case IngestErrorCode::kUnsupportedVersion: return "unsupported protocol version";
     case IngestErrorCode::kKeyRejected: return "event submission rejected with_reason: ProjectId";
+    case IngestErrorCode::kOriginRejected: return "event submission rejected with_reason: Cors";
+    case IngestErrorCode::kRateLimited: return "event submission rejected with_reason: RateLimited";
     case IngestErrorCode::kEmptyBody: return "empty request body";
     case IngestErrorCode::kBadJson: return "invalid JSON data";
     case IngestErrorCode::kBadEventId: return "invalid event id";

@@ -52,7 +52,11 @@ Expected<IngestPayload, IngestError> InspectStoreBody(std::string_view body) {
   return WithId(*id);
 }
 
-Expected<IngestPayload, IngestError> InspectEnvelopeBody(std::string_view body) {
+bool IsForwardedItemType(std::string_view type) {
+  return type == "event" || type == "security" || type == "user_report";
+}
+
+Expected<IngestPayload, IngestError> InspectEnvelopeBody(std::string_view body, const EnvelopeLimits& limits) {
   if (TrimWhitespace(body).empty()) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kEmptyBody));
   }
@@ -60,14 +64,46 @@ Expected<IngestPayload, IngestError> InspectEnvelopeBody(std::string_view body) 
   if (!envelope) {
     return MakeUnexpected(envelope.error());
   }
-  const EnvelopeItem* event = envelope->FindEventItem();
+  const auto too_large = [](const std::string& type) {
+    return MakeUnexpected(
+        MakeIngestError(IngestErrorCode::kTooLarge, "envelope exceeded size limits for type '" + type + "'"));
+  };
   IngestPayload payload;
-  if (event != nullptr) {
+  std::size_t attachments_bytes = 0;
+  std::string forwarded_items;
+  for (const auto& item : envelope->items) {
+    if (IsForwardedItemType(item.type)) {
+      if (item.payload.size() > limits.max_event_bytes) return too_large(item.type);
+      // Copied as sent: an item without `length` has no newline in its payload, so the
+      // forwarded envelope parses exactly as the original did.
+      forwarded_items += "\n";
+      forwarded_items += item.header;
+      forwarded_items += "\n";
+      forwarded_items += item.payload;
+      continue;
+    }
+    if (item.type == "attachment") {
+      attachments_bytes += item.payload.size();
+      if (item.payload.size() > limits.max_attachment_bytes || attachments_bytes > limits.max_attachments_bytes) {
+        return too_large(item.type);
+      }
+    }
+    payload.dropped.push_back({item.type, item.payload.size()});
+  }
+
+  if (const EnvelopeItem* event = envelope->FindEventItem(); event != nullptr) {
     auto payload_id = ReadEventObject(event->payload);
     if (!payload_id) {
       return MakeUnexpected(payload_id.error());
     }
-    payload = WithId(envelope->event_id ? envelope->event_id : *payload_id);
+    IngestPayload with_id = WithId(envelope->event_id ? envelope->event_id : *payload_id);
+    payload.has_event = true;
+    payload.event_id = with_id.event_id;
+    payload.event_id_generated = with_id.event_id_generated;
+  }
+  if (!forwarded_items.empty()) {
+    if (!payload.has_event) payload.event_id = envelope->event_id ? *envelope->event_id : EventId::Random();
+    payload.forward_body = std::string(envelope->header) + forwarded_items + "\n";
   }
   payload.envelope_dsn = envelope->dsn;
   return payload;

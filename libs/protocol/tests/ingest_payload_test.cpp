@@ -38,3 +38,47 @@ TEST_CASE("envelope bodies", "[unit][protocol]") {
 
   CHECK(InspectEnvelopeBody("{}\n{\"type\":\"event\"}\nnot json\n").error().code == IngestErrorCode::kBadJson);
 }
+
+TEST_CASE("envelopes forward event-like items and count the rest", "[unit][protocol]") {
+  const std::string body =
+      "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n"
+      "{\"type\":\"attachment\",\"length\":5,\"filename\":\"a.txt\"}\nhello\n"
+      "{\"type\":\"event\"}\n{\"message\":\"x\"}\n"
+      "{\"type\":\"client_report\"}\n{\"discarded_events\":[]}\n"
+      "{\"type\":\"something_new\",\"length\":3}\nabc";
+  auto payload = InspectEnvelopeBody(body);
+  REQUIRE(payload.has_value());
+  CHECK(payload->has_event);
+  CHECK(payload->forward_body ==
+        "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n{\"type\":\"event\"}\n{\"message\":\"x\"}\n");
+  REQUIRE(payload->dropped.size() == 3);
+  CHECK(payload->dropped[0].type == "attachment");
+  CHECK(payload->dropped[0].bytes == 5);
+  CHECK(payload->dropped[1].type == "client_report");
+  CHECK(payload->dropped[2].type == "something_new");
+
+  // The forwarded envelope is itself a valid envelope with the same event.
+  auto again = InspectEnvelopeBody(payload->forward_body);
+  REQUIRE(again.has_value());
+  CHECK(again->event_id == payload->event_id);
+  CHECK(again->dropped.empty());
+}
+
+TEST_CASE("envelope item limits", "[unit][protocol]") {
+  EnvelopeLimits limits;
+  limits.max_event_bytes = 20;
+  limits.max_attachment_bytes = 4;
+  limits.max_attachments_bytes = 6;
+  auto big_event = InspectEnvelopeBody("{}\n{\"type\":\"event\"}\n{\"message\":\"far too long for this\"}", limits);
+  REQUIRE_FALSE(big_event.has_value());
+  CHECK(big_event.error().code == IngestErrorCode::kTooLarge);
+  CHECK(big_event.error().cause == "envelope exceeded size limits for type 'event'");
+  CHECK(InspectEnvelopeBody("{}\n{\"type\":\"attachment\",\"length\":5}\nhello", limits).error().cause ==
+        "envelope exceeded size limits for type 'attachment'");
+  CHECK(InspectEnvelopeBody(
+            "{}\n{\"type\":\"attachment\",\"length\":4}\nabcd\n{\"type\":\"attachment\",\"length\":4}\nabcd", limits)
+            .error()
+            .code == IngestErrorCode::kTooLarge);
+  CHECK(InspectEnvelopeBody("{}\n{\"type\":\"session\"}\n{\"a\":\"a much longer session payload\"}", limits)
+            .has_value());  // dropped items have no event limit
+}

@@ -22,10 +22,17 @@ int RunRelay(const RelayConfig& config) {
   loader.Start();
 
   kafka::Producer producer(config.kafka, config.producer);
-  IngestHandler ingest(config, keys, producer);
+  metrics::Registry registry;
+  registry.AddGauge("rookery_relay_producer_queue_depth", "Messages waiting for a Kafka acknowledgement.",
+                    [&producer] { return static_cast<double>(producer.OutstandingMessages()); });
+  registry.AddGauge("rookery_relay_key_cache_keys", "DSN keys in the in-memory cache.",
+                    [&keys] { return static_cast<double>(keys.Size()); });
+  IngestHandler ingest(ioc, config, keys, producer, registry);
 
   http::Server server(ioc, config.http,
                       [&ingest](http::Incoming&& in, http::Responder out) { ingest(std::move(in), std::move(out)); });
+  registry.AddGauge("rookery_relay_open_connections", "Open HTTP connections.",
+                    [&server] { return static_cast<double>(server.OpenConnections()); });
   server.Start();
   spdlog::info("relay listening on {}:{} ({} threads), producing to {}", config.http.address, server.Port(),
                config.threads, config.topic);
@@ -44,9 +51,7 @@ int RunRelay(const RelayConfig& config) {
 
   loader.Stop();
   const bool flushed = producer.Close(config.shutdown_grace);
-  spdlog::info("relay stopped: accepted={} rejected={} broker_failures={} flushed={}",
-               ingest.Counters().accepted.load(), ingest.Counters().rejected.load(),
-               ingest.Counters().broker_failures.load(), flushed);
+  spdlog::info("relay stopped: producer flushed={}", flushed);
   return flushed ? 0 : 1;
 }
 

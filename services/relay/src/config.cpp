@@ -20,7 +20,12 @@ RelayConfig RelayConfigFromEnv() {
   config.max_event_bytes =
       static_cast<std::size_t>(EnvInt("ROOKERY_MAX_EVENT_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024));
   config.max_envelope_bytes =
-      static_cast<std::size_t>(EnvInt("ROOKERY_MAX_ENVELOPE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024));
+      static_cast<std::size_t>(EnvInt("ROOKERY_MAX_ENVELOPE_BYTES", 100 * 1024 * 1024, 1024, 1LL << 31));
+  config.max_attachment_bytes =
+      static_cast<std::size_t>(EnvInt("ROOKERY_MAX_ATTACHMENT_BYTES", 100 * 1024 * 1024, 0, 1LL << 31));
+  config.max_attachments_bytes =
+      static_cast<std::size_t>(EnvInt("ROOKERY_MAX_ATTACHMENTS_BYTES", 100 * 1024 * 1024, 0, 1LL << 31));
+  config.broker_down_grace = std::chrono::milliseconds(EnvInt("ROOKERY_RELAY_BROKER_DOWN_GRACE_MS", 5000, 0, 600000));
   config.trust_forwarded_for = EnvInt("ROOKERY_RELAY_TRUST_FORWARDED_FOR", 1, 0, 1) == 1;
   config.shutdown_grace = std::chrono::milliseconds(EnvInt("ROOKERY_SHUTDOWN_GRACE_MS", 10000, 0, 600000));
   config.key_full_reload = std::chrono::seconds(EnvInt("ROOKERY_RELAY_KEY_RELOAD_SECONDS", 60, 1, 86400));
@@ -32,9 +37,9 @@ RelayConfig RelayConfigFromEnv() {
       std::chrono::milliseconds(EnvInt("ROOKERY_KAFKA_DELIVERY_TIMEOUT_MS", 30000, 1000, 600000));
   config.producer.max_queued_messages =
       static_cast<int>(EnvInt("ROOKERY_KAFKA_MAX_QUEUED_MESSAGES", 100000, 1, 10000000));
-  // The Kafka message holds the body plus a few hundred bytes of envelope fields.
-  config.producer.max_message_bytes =
-      static_cast<int>(std::max(config.max_event_bytes, config.max_envelope_bytes) + 64 * 1024);
+  // A Kafka message holds at most one store body, or an envelope's forwarded items (event,
+  // security, user_report: each capped at max_event_bytes), plus the contract's few fields.
+  config.producer.max_message_bytes = static_cast<int>(3 * config.max_event_bytes + 64 * 1024);
   return config;
 }
 

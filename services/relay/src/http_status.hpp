@@ -7,6 +7,8 @@
 namespace rookery::relay {
 
 http::Status ToHttpStatus(protocol::IngestErrorCode code);
+/// A stable metric label for the reason ("missing_auth", "too_large", ...).
+const char* ReasonLabel(protocol::IngestErrorCode code);
 /// {"detail": ..., "causes": [...]} plus X-Sentry-Error, as Relay answers.
 http::Response MakeIngestErrorResponse(const protocol::IngestError& error);
 /// Sets the CORS headers browser SDKs need on every answer, errors and 429 included.

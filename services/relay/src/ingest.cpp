@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <charconv>
 
 #include "http_status.hpp"
@@ -28,6 +31,7 @@ RouteMatch MatchRoute(std::string_view target) {
   if (path.size() > 1 && path.back() == '/') path.pop_back();
   if (path == "/healthz") return {RouteKind::kHealth, {}};
   if (path == "/readyz") return {RouteKind::kReady, {}};
+  if (path == "/metrics") return {RouteKind::kMetrics, {}};
 
   if (path == "/api/store") return {RouteKind::kIngest, IngestRoute{0, IngestEndpoint::kStore}};
   constexpr std::string_view kPrefix = "/api/";
@@ -54,52 +58,75 @@ RouteMatch MatchRoute(std::string_view target) {
   return {RouteKind::kIngest, route};
 }
 
-IngestHandler::IngestHandler(const RelayConfig& config, const KeyCache& keys, kafka::Producer& producer)
-    : config_(config), keys_(keys), producer_(producer) {}
+IngestHandler::IngestHandler(boost::asio::io_context& ioc, const RelayConfig& config, const KeyCache& keys,
+                             kafka::Producer& producer, metrics::Registry& registry)
+    : ioc_(ioc), config_(config), keys_(keys), producer_(producer), metrics_(registry), registry_(registry) {}
+
+bool IngestHandler::Ready() const {
+  return keys_.Loaded() && !producer_.Failed() && producer_.UnreachableFor() < config_.broker_down_grace;
+}
+
+void IngestHandler::Answer(http::Response response, const Exchange& exchange) {
+  if (exchange.answered->exchange(true)) return;
+  AddCorsHeaders(response);
+  metrics_.requests.With({exchange.route, std::to_string(response.result_int())}).Inc();
+  metrics_.latency.With({exchange.route})
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count());
+  exchange.responder.Send(std::move(response));
+}
+
+void IngestHandler::Reject(const protocol::IngestError& error, const Exchange& exchange) {
+  metrics_.rejected.With({ReasonLabel(error.code)}).Inc();
+  Answer(MakeIngestErrorResponse(error), exchange);
+}
 
 void IngestHandler::operator()(http::Incoming&& incoming, http::Responder responder) {
   const RouteMatch match = MatchRoute(incoming.request.target());
   const auto method = incoming.request.method();
+  Exchange exchange{std::move(responder), "other", std::chrono::steady_clock::now()};
   switch (match.kind) {
-    case RouteKind::kHealth: responder.Send(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}")); return;
+    case RouteKind::kHealth:
+      exchange.route = "healthz";
+      Answer(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"), exchange);
+      return;
     case RouteKind::kReady: {
-      const bool ready = keys_.Loaded() && !producer_.Failed();
-      responder.Send(http::MakeJsonResponse(ready ? http::Status::ok : http::Status::service_unavailable,
-                                            ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"));
+      exchange.route = "readyz";
+      const bool ready = Ready();
+      Answer(http::MakeJsonResponse(ready ? http::Status::ok : http::Status::service_unavailable,
+                                    ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"),
+             exchange);
       return;
     }
-    case RouteKind::kNotFound: responder.Send(http::MakeErrorResponse(http::Status::not_found, "not found")); return;
+    case RouteKind::kMetrics:
+      exchange.route = "metrics";
+      Answer(http::MakeResponse(http::Status::ok, registry_.Render(), "text/plain; version=0.0.4"), exchange);
+      return;
+    case RouteKind::kNotFound: Answer(http::MakeErrorResponse(http::Status::not_found, "not found"), exchange); return;
     case RouteKind::kBadProject:
     case RouteKind::kIngest: break;
   }
+  exchange.route = match.ingest.endpoint == IngestEndpoint::kStore ? "store" : "envelope";
   if (method == bhttp::verb::options) {
     http::Response preflight = http::MakeResponse(http::Status::ok, "", "text/plain");
-    AddCorsHeaders(preflight);
     preflight.set("Access-Control-Allow-Methods", "POST, OPTIONS");
     preflight.set("Access-Control-Allow-Headers",
                   "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
                   "authentication, authorization, content-encoding, transfer-encoding");
     preflight.set("Access-Control-Max-Age", "3600");
-    responder.Send(std::move(preflight));
+    Answer(std::move(preflight), exchange);
     return;
   }
   if (method != bhttp::verb::post) {
     http::Response response = http::MakeErrorResponse(http::Status::method_not_allowed, "method not allowed");
     response.set(bhttp::field::allow, "POST, OPTIONS");
-    AddCorsHeaders(response);
-    responder.Send(std::move(response));
+    Answer(std::move(response), exchange);
     return;
   }
   if (match.kind == RouteKind::kBadProject) {
-    Reject(MakeIngestError(IngestErrorCode::kBadProjectPath), responder);
+    Reject(MakeIngestError(IngestErrorCode::kBadProjectPath), exchange);
     return;
   }
-  Ingest(match.ingest, std::move(incoming), responder);
-}
-
-void IngestHandler::Reject(const protocol::IngestError& error, const http::Responder& responder) {
-  counters_.rejected.fetch_add(1);
-  responder.Send(MakeIngestErrorResponse(error));
+  Ingest(match.ingest, std::move(incoming), exchange);
 }
 
 std::string IngestHandler::ClientIp(const http::Incoming& incoming) const {
@@ -120,23 +147,24 @@ std::optional<ProjectKey> IngestHandler::Authorize(const std::string& public_key
   return key;
 }
 
-void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, const http::Responder& responder) {
+void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, const Exchange& exchange) {
   const auto& request = incoming.request;
   const bool is_store = route.endpoint == IngestEndpoint::kStore;
+  metrics_.bytes_received.Inc(request.body().size());
   auto auth = protocol::ExtractAuth(
       {request["X-Sentry-Auth"], request[bhttp::field::authorization], http::QueryString(request.target())});
   // An envelope may authenticate itself with a `dsn` header (tunnels, sentry-ruby); that needs
   // the body, so the key check waits until the envelope is parsed.
   const bool auth_from_envelope = !auth && !is_store && auth.error().code == IngestErrorCode::kMissingAuth;
   if (!auth && !auth_from_envelope) {
-    Reject(auth.error(), responder);
+    Reject(auth.error(), exchange);
     return;
   }
   std::optional<ProjectKey> key;
   if (!auth_from_envelope) {
     key = Authorize(auth->public_key, route);
     if (!key) {
-      Reject(MakeIngestError(IngestErrorCode::kKeyRejected), responder);
+      Reject(MakeIngestError(IngestErrorCode::kKeyRejected), exchange);
       return;
     }
   }
@@ -147,47 +175,75 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
     body = protocol::DecodeLegacyStoreBody(std::move(*body), config_.max_event_bytes);
   }
   if (!body) {
-    Reject(body.error(), responder);
+    Reject(body.error(), exchange);
     return;
   }
-  auto payload = is_store ? protocol::InspectStoreBody(*body) : protocol::InspectEnvelopeBody(*body);
+  metrics_.bytes_decoded.Inc(body->size());
+  const protocol::EnvelopeLimits limits{config_.max_event_bytes, config_.max_attachment_bytes,
+                                        config_.max_attachments_bytes};
+  auto payload = is_store ? protocol::InspectStoreBody(*body) : protocol::InspectEnvelopeBody(*body, limits);
   if (!payload) {
-    Reject(payload.error(), responder);
+    Reject(payload.error(), exchange);
     return;
   }
   if (!payload->envelope_dsn.empty()) {
     auto dsn = protocol::ParseDsn(payload->envelope_dsn);
     if (!dsn) {
       Reject(auth_from_envelope ? dsn.error() : MakeIngestError(IngestErrorCode::kBadEnvelope, "invalid dsn header"),
-             responder);
+             exchange);
       return;
     }
     if (route.project_id != 0 && dsn->project_id != route.project_id) {
       Reject(MakeIngestError(IngestErrorCode::kBadEnvelope, "project id header mismatch between envelope and request"),
-             responder);
+             exchange);
       return;
     }
     if (auth_from_envelope) {
       key = Authorize(dsn->public_key, IngestRoute{dsn->project_id, route.endpoint});
       if (!key) {
-        Reject(MakeIngestError(IngestErrorCode::kKeyRejected), responder);
+        Reject(MakeIngestError(IngestErrorCode::kKeyRejected), exchange);
         return;
       }
     } else if (dsn->public_key != auth->public_key) {
       Reject(MakeIngestError(IngestErrorCode::kBadEnvelope, "public key header mismatch between envelope and request"),
-             responder);
+             exchange);
       return;
     }
   } else if (auth_from_envelope) {
-    Reject(MakeIngestError(IngestErrorCode::kMissingAuth), responder);
+    Reject(MakeIngestError(IngestErrorCode::kMissingAuth), exchange);
     return;
   }
-  if (!payload->has_event) {
-    // Sessions and client reports only: accepted so SDKs do not retry; nothing to group yet.
-    http::Response response = http::MakeJsonResponse(http::Status::ok, "{}");
-    AddCorsHeaders(response);
-    responder.Send(std::move(response));
+
+  // Browsers say where they post from; a key may restrict that (Relay's "allowed domains").
+  std::string_view origin = request[bhttp::field::origin];
+  if (origin.empty()) origin = request[bhttp::field::referer];
+  if (!origin.empty() && !OriginAllowed(origin, key->allowed_origins)) {
+    Reject(MakeIngestError(IngestErrorCode::kOriginRejected), exchange);
     return;
+  }
+
+  for (const auto& dropped : payload->dropped) {
+    metrics_.dropped_items.With({dropped.type}).Inc();
+  }
+  const bool forward = is_store || !payload->forward_body.empty();
+  if (!forward) {
+    // Sessions, client reports and the like only: accepted so SDKs do not retry them.
+    Answer(http::MakeJsonResponse(http::Status::ok, "{}"), exchange);
+    return;
+  }
+  if (key->rate_limit_count > 0) {
+    const RateDecision decision =
+        rate_limiter_.Check(key->key_id, key->rate_limit_count, key->rate_limit_window_seconds, NowMillis());
+    if (!decision.allowed) {
+      metrics_.rejected.With({ReasonLabel(IngestErrorCode::kRateLimited)}).Inc();
+      http::Response response = MakeIngestErrorResponse(MakeIngestError(IngestErrorCode::kRateLimited));
+      const std::string seconds = std::to_string(decision.retry_after_seconds);
+      response.set(bhttp::field::retry_after, seconds);
+      // All categories, scoped to the key (sentry-protocol.md §5.4); integers, as SDKs parse them.
+      response.set("X-Sentry-Rate-Limits", seconds + "::key");
+      Answer(std::move(response), exchange);
+      return;
+    }
   }
 
   protocol::RawEvent event;
@@ -202,42 +258,60 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   const auto sdk = protocol::ParseSdkIdentity(client);
   event.sdk_name = sdk.name;
   event.sdk_version = sdk.version;
-  event.body = std::move(*body);
+  event.body = is_store ? std::move(*body) : std::move(payload->forward_body);
+  Produce(std::move(event), exchange);
+}
 
+void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange) {
+  const auto unavailable = [this, &exchange](const char* detail, const char* retry_after) {
+    metrics_.rejected.With({"broker_unavailable"}).Inc();
+    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, detail);
+    response.set(bhttp::field::retry_after, retry_after);
+    Answer(std::move(response), exchange);
+  };
+  // Never 200 for an event the broker does not have; and no queueing into a cluster that has been
+  // gone for a while, where the answer would only come after the delivery timeout.
+  if (producer_.Failed() || producer_.UnreachableFor() >= config_.broker_down_grace) {
+    unavailable("event queue unavailable", "10");
+    return;
+  }
   const std::string event_hex = event.event_id.ToHex();
   const std::string message = protocol::EncodeRawEvent(event);
   const kafka::Headers headers = {
       {std::string(protocol::kContractHeader), std::to_string(protocol::kRawEventContractVersion)}};
-  auto on_delivery = [this, responder, event_hex](const kafka::DeliveryReport& report) {
+  // librdkafka's idempotent producer holds messages while no broker is reachable, past
+  // message.timeout.ms; the SDK gets its 503 at this deadline all the same. Should the message
+  // still be delivered later, the SDK's retry carries the same event id and is deduplicated.
+  auto deadline = std::make_shared<boost::asio::steady_timer>(
+      boost::asio::make_strand(ioc_), config_.producer.delivery_timeout + std::chrono::seconds(1));
+  deadline->async_wait([this, exchange, event_hex](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the delivery report came first
+    metrics_.rejected.With({"broker_timeout"}).Inc();
+    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
+    response.set(bhttp::field::retry_after, "10");
+    Answer(std::move(response), exchange);
+  });
+  auto on_delivery = [this, exchange, event_hex, deadline](const kafka::DeliveryReport& report) {
+    boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
     if (report.delivered) {
-      counters_.accepted.fetch_add(1);
-      http::Response response = http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + event_hex + "\"}");
-      AddCorsHeaders(response);
-      responder.Send(std::move(response));
+      metrics_.accepted.Inc();
+      Answer(http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + event_hex + "\"}"), exchange);
       return;
     }
-    counters_.broker_failures.fetch_add(1);
     spdlog::warn("event {} not acknowledged by kafka: {}", event_hex, report.error);
+    metrics_.rejected.With({"broker_unavailable"}).Inc();
     http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
-    response.set(bhttp::field::retry_after, "5");
-    AddCorsHeaders(response);
-    responder.Send(std::move(response));
+    response.set(bhttp::field::retry_after, "10");
+    Answer(std::move(response), exchange);
   };
   // Key: the event id's 16 bytes, so load spreads evenly over partitions (docs/architecture.md).
   switch (producer_.Send(config_.topic, event.event_id.AsBytes(), message, headers, std::move(on_delivery))) {
     case kafka::SendStatus::kEnqueued: return;
-    case kafka::SendStatus::kTooLarge: Reject(MakeIngestError(IngestErrorCode::kTooLarge), responder); return;
-    case kafka::SendStatus::kQueueFull:
-    case kafka::SendStatus::kError: {
-      counters_.broker_failures.fetch_add(1);
-      http::Response response =
-          http::MakeErrorResponse(http::Status::service_unavailable, "event queue full, retry later");
-      response.set(bhttp::field::retry_after, "1");
-      AddCorsHeaders(response);
-      responder.Send(std::move(response));
-      return;
-    }
+    case kafka::SendStatus::kTooLarge: Reject(MakeIngestError(IngestErrorCode::kTooLarge), exchange); break;
+    case kafka::SendStatus::kQueueFull: unavailable("event queue full, retry later", "1"); break;
+    case kafka::SendStatus::kError: unavailable("event queue unavailable", "10"); break;
   }
+  boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
 }
 
 }  // namespace rookery::relay

@@ -1,15 +1,19 @@
-// The ingest endpoints: authenticate from the key cache, decode, check, hand the event to Kafka,
-// and answer {"id": ...} only once the broker has acknowledged it.
+// The ingest endpoints: authenticate from the key cache, check quotas and origins, decode, check,
+// hand the event to Kafka, and answer {"id": ...} only once the broker has acknowledged it.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "config.hpp"
 #include "key_cache.hpp"
+#include "rate_limiter.hpp"
+#include "relay_metrics.hpp"
 #include "rookery/http/server.hpp"
 #include "rookery/kafka/producer.hpp"
 #include "rookery/protocol/ingest_error.hpp"
@@ -22,7 +26,7 @@ struct IngestRoute {
   protocol::IngestEndpoint endpoint = protocol::IngestEndpoint::kStore;
 };
 
-enum class RouteKind { kIngest, kBadProject, kHealth, kReady, kNotFound };
+enum class RouteKind { kIngest, kBadProject, kHealth, kReady, kMetrics, kNotFound };
 
 struct RouteMatch {
   RouteKind kind = RouteKind::kNotFound;
@@ -30,32 +34,42 @@ struct RouteMatch {
 };
 
 /// `/api/<id>/store/`, `/api/<id>/envelope/` and the legacy `/api/store/`, with or without the
-/// trailing slash and with runs of '/' folded (sentry-protocol.md §1.2); `/healthz`, `/readyz`.
+/// trailing slash and with runs of '/' folded (sentry-protocol.md §1.2); `/healthz`, `/readyz`,
+/// `/metrics`.
 RouteMatch MatchRoute(std::string_view target);
-
-struct IngestCounters {
-  std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> rejected{0};
-  std::atomic<std::uint64_t> broker_failures{0};
-};
 
 class IngestHandler {
  public:
-  IngestHandler(const RelayConfig& config, const KeyCache& keys, kafka::Producer& producer);
+  IngestHandler(boost::asio::io_context& ioc, const RelayConfig& config, const KeyCache& keys,
+                kafka::Producer& producer, metrics::Registry& registry);
   void operator()(http::Incoming&& incoming, http::Responder responder);
-  const IngestCounters& Counters() const { return counters_; }
+  bool Ready() const;
 
  private:
-  void Ingest(const IngestRoute& route, http::Incoming&& incoming, const http::Responder& responder);
-  void Reject(const protocol::IngestError& error, const http::Responder& responder);
+  // One request's context: answers through it are counted by route and status, and timed. Only
+  // the first answer goes out (a delivery report and the deadline may race).
+  struct Exchange {
+    http::Responder responder;
+    std::string route;
+    std::chrono::steady_clock::time_point started;
+    std::shared_ptr<std::atomic<bool>> answered = std::make_shared<std::atomic<bool>>(false);
+  };
+
+  void Ingest(const IngestRoute& route, http::Incoming&& incoming, const Exchange& exchange);
+  void Reject(const protocol::IngestError& error, const Exchange& exchange);
+  void Answer(http::Response response, const Exchange& exchange);
+  void Produce(protocol::RawEvent event, const Exchange& exchange);
   /// The key, if it may send to the route's project (any project for /api/store/).
   std::optional<ProjectKey> Authorize(const std::string& public_key, const IngestRoute& route) const;
   std::string ClientIp(const http::Incoming& incoming) const;
 
+  boost::asio::io_context& ioc_;
   const RelayConfig& config_;
   const KeyCache& keys_;
   kafka::Producer& producer_;
-  IngestCounters counters_;
+  RelayMetrics metrics_;
+  RateLimiter rate_limiter_;
+  metrics::Registry& registry_;
 };
 
 }  // namespace rookery::relay

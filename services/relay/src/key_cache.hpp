@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace rookery::relay {
 
@@ -16,6 +17,9 @@ struct ProjectKey {
   std::int64_t key_id = 0;
   std::int64_t project_id = 0;
   bool active = true;
+  std::int64_t rate_limit_count = 0;  // 0: unlimited
+  std::int64_t rate_limit_window_seconds = 0;
+  std::vector<std::string> allowed_origins = {"*"};
 };
 
 using KeySnapshot = std::unordered_map<std::string, ProjectKey>;  // public key -> key

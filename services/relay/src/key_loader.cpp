@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <pqxx/pqxx>
+#include <sstream>
 
 namespace rookery::relay {
 namespace {
@@ -12,9 +13,15 @@ constexpr const char* kChannel = "rookery_project_keys";
 KeySnapshot LoadAll(pqxx::connection& connection) {
   pqxx::read_transaction tx(connection);
   KeySnapshot snapshot;
-  for (const auto& row : tx.exec("SELECT public_key, id, project_id, is_active FROM project_keys")) {
-    snapshot.emplace(row[0].as<std::string>(),
-                     ProjectKey{row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), row[3].as<bool>()});
+  // array_to_string with a separator no host pattern contains: libpqxx 6.4 has no array reader.
+  for (const auto& row :
+       tx.exec("SELECT public_key, id, project_id, is_active, coalesce(rate_limit_count, 0), "
+               "coalesce(rate_limit_window_seconds, 0), array_to_string(allowed_origins, ' ') FROM project_keys")) {
+    ProjectKey key{row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), row[3].as<bool>(),
+                   row[4].as<std::int64_t>(), row[5].as<std::int64_t>(), {}};
+    std::istringstream origins(row[6].as<std::string>());
+    for (std::string origin; origins >> origin;) key.allowed_origins.push_back(origin);
+    snapshot.emplace(row[0].as<std::string>(), std::move(key));
   }
   return snapshot;
 }

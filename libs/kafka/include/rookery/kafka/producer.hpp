@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@ struct ProducerOptions {
   int max_queued_messages = 100000;                   // beyond: Send() says kQueueFull (relay answers 503)
   int max_queued_kbytes = 256 * 1024;
   int max_message_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds probe_interval{1000};  // how often broker reachability is checked
 };
 
 enum class SendStatus { kEnqueued, kQueueFull, kTooLarge, kError };
@@ -60,6 +62,8 @@ class Producer {
   int OutstandingMessages() const;
   /// A fatal producer error (e.g. idempotence state lost): the relay must stop accepting.
   bool Failed() const { return fatal_.load(); }
+  /// How long the brokers have been unreachable (zero while a metadata probe succeeds).
+  std::chrono::milliseconds UnreachableFor() const;
 
  private:
   class Callbacks;
@@ -69,6 +73,9 @@ class Producer {
   bool closed_ = false;
   std::atomic<bool> fatal_{false};
   std::thread poller_;
+  // Unix millis of the first failed probe since the last success; 0 while reachable.
+  std::atomic<std::int64_t> unreachable_since_ms_{0};
+  std::thread prober_;
 };
 
 }  // namespace rookery::kafka

@@ -15,6 +15,8 @@ enum class IngestErrorCode {
   kBadPublicKey,        // key is not 32 characters
   kUnsupportedVersion,  // sentry_version above 7
   kKeyRejected,         // unknown or disabled key, or key of another project
+  kOriginRejected,      // browser Origin/Referer not among the key's allowed origins
+  kRateLimited,         // the key's quota for this window is used up
   kEmptyBody,
   kBadJson,      // body (or the event item) is not a JSON object
   kBadEventId,   // event_id present but not a UUID
