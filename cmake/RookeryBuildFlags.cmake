@@ -31,6 +31,9 @@ endfunction()
 
 # Helper: rookery_unit_test(<name> SOURCES ... DEPS ...) builds a Catch2 binary labelled "unit".
 function(rookery_unit_test name)
+  if(NOT ROOKERY_BUILD_TESTS)
+    return()
+  endif()
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} Catch2::Catch2WithMain rookery_build_flags)

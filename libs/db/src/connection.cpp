@@ -1,7 +1,6 @@
 #include "rookery/db/connection.hpp"
 
 #include <pqxx/pqxx>
-#include <regex>
 
 #include "rookery/core/env.hpp"
 
@@ -25,13 +24,6 @@ std::unique_ptr<pqxx::connection> Connect(const DatabaseConfig& config) {
   tx.exec("SET statement_timeout = " + std::to_string(config.statement_timeout.count()));
   tx.exec("SET lock_timeout = " + std::to_string(config.statement_timeout.count()));
   return connection;
-}
-
-std::string RedactUrl(const std::string& url) {
-  static const std::regex kUriPassword(R"(://([^:/@]*):([^@]*)@)");
-  static const std::regex kKeywordPassword(R"(password\s*=\s*('[^']*'|\S+))");
-  std::string redacted = std::regex_replace(url, kUriPassword, "://$1:***@");
-  return std::regex_replace(redacted, kKeywordPassword, "password=***");
 }
 
 }  // namespace rookery::db

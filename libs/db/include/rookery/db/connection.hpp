@@ -22,7 +22,4 @@ DatabaseConfig DatabaseConfigFromEnv();
 /// Opens a connection with connect and statement timeouts applied. Throws pqxx::broken_connection.
 std::unique_ptr<pqxx::connection> Connect(const DatabaseConfig& config);
 
-/// The URL with any password replaced by "***", for logs.
-std::string RedactUrl(const std::string& url);
-
 }  // namespace rookery::db
