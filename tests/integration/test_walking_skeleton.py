@@ -154,7 +154,7 @@ class WalkingSkeletonTest(unittest.TestCase):
             ("oversized body", store, b"{" + b" " * (300 * 1024) + b"}", self.stack.auth_header(), 413, None),
             ("decompression bomb", store, gzip_bytes(b"{\"m\":\"" + b"A" * (3 * 1024 * 1024) + b"\"}"),
              {**self.stack.auth_header(), "Content-Encoding": "gzip"}, 413, None),
-            ("bad event id", store, b'{"event_id":"not-a-uuid"}', self.stack.auth_header(), 400, "invalid event id"),
+            ("bad event id", store, b'{"event_id":"not-a-uuid"}', self.stack.auth_header(), 400, "invalid JSON data"),
             ("bad project id", "/api/zero/store/", good, self.stack.auth_header(), 400, "bad project path parameter"),
             ("broken envelope", f"/api/{self.stack.project_id}/envelope/", b"{}\n{\"type\":\"event\",\"length\":999}\n{}",
              self.stack.auth_header(), 400, "invalid event envelope"),

@@ -146,22 +146,25 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == bhttp::error::header_limit) {
-      keep_alive_ = false;
-      Write(MakeErrorResponse(Status::request_header_fields_too_large, "request headers too large"));
+      WriteOwnError(Status::request_header_fields_too_large, "request headers too large");
       return;
     }
     if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() &&
         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-      keep_alive_ = false;
-      Write(MakeErrorResponse(Status::bad_request, "malformed HTTP request"));
+      WriteOwnError(Status::bad_request, "malformed HTTP request");
       return;
     }
     Close();  // peer went away, timed out, or was closed by shutdown
   }
 
-  void RejectTooLarge() {
+  void RejectTooLarge() { WriteOwnError(Status::payload_too_large, "request body exceeded size limits"); }
+
+  // The request was not read whole, so the connection cannot carry another one.
+  void WriteOwnError(Status status, std::string_view detail) {
     keep_alive_ = false;
-    Write(MakeErrorResponse(Status::payload_too_large, "request body exceeded size limits"));
+    Response response = MakeErrorResponse(status, detail);
+    if (shared_->options.decorate_own_errors) shared_->options.decorate_own_errors(response, detail);
+    Write(std::move(response));
   }
 
   void Write(Response response) {

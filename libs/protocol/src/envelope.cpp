@@ -41,11 +41,11 @@ Expected<Envelope, IngestError> ParseEnvelope(std::string_view body) {
   envelope.header = body.substr(0, *header_end);
   if (auto it = header.FindMember("event_id"); it != header.MemberEnd() && !it->value.IsNull()) {
     if (!it->value.IsString()) {
-      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId));
+      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
     }
     envelope.event_id = EventId::Parse({it->value.GetString(), it->value.GetStringLength()});
     if (!envelope.event_id) {
-      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId));
+      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
     }
   }
   if (auto it = header.FindMember("dsn"); it != header.MemberEnd() && it->value.IsString()) {

@@ -17,7 +17,7 @@ std::string DefaultDetail(IngestErrorCode code) {
     case IngestErrorCode::kRateLimited: return "event submission rejected with_reason: RateLimited";
     case IngestErrorCode::kEmptyBody: return "empty request body";
     case IngestErrorCode::kBadJson: return "invalid JSON data";
-    case IngestErrorCode::kBadEventId: return "invalid event id";
+    case IngestErrorCode::kBadEventId: return "invalid JSON data";  // Relay's wording, §5.1
     case IngestErrorCode::kBadEnvelope: return "invalid event envelope";
     case IngestErrorCode::kUnsupportedEncoding: return "unsupported content encoding";
     case IngestErrorCode::kDecodeFailed: return "failed to read request body";

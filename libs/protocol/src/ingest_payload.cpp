@@ -22,11 +22,11 @@ Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view j
     return std::optional<EventId>{};
   }
   if (!it->value.IsString()) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId));
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }
   auto id = EventId::Parse({it->value.GetString(), it->value.GetStringLength()});
   if (!id) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId));
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }
   return std::optional<EventId>{*id};
 }

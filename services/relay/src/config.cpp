@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "http_status.hpp"
 #include "rookery/core/env.hpp"
 
 namespace rookery::relay {
@@ -14,6 +15,10 @@ RelayConfig RelayConfigFromEnv() {
       static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_BODY_BYTES", 20 * 1024 * 1024, 1024, 1LL << 31));
   config.http.read_timeout = std::chrono::milliseconds(EnvInt("ROOKERY_RELAY_READ_TIMEOUT_MS", 30000, 100, 600000));
   config.http.idle_timeout = std::chrono::milliseconds(EnvInt("ROOKERY_RELAY_IDLE_TIMEOUT_MS", 60000, 100, 3600000));
+  config.http.decorate_own_errors = [](http::Response& response, std::string_view detail) {
+    response.set("X-Sentry-Error", detail);
+    AddCorsHeaders(response);
+  };
   config.http.max_connections = static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_CONNECTIONS", 10000, 1, 1000000));
   const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
   config.threads = static_cast<int>(EnvInt("ROOKERY_RELAY_THREADS", cores, 1, 256));

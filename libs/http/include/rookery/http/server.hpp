@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace rookery::http {
 
@@ -32,6 +33,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30000};
   std::size_t max_connections = 10000;  // further connections are closed at once
+  /// Applied to the answers the server gives by itself (413, 431, 400 for malformed HTTP), so a
+  /// service can add the headers its clients expect on every answer (the relay: CORS, X-Sentry-Error).
+  std::function<void(Response&, std::string_view detail)> decorate_own_errors;
 };
 
 struct Incoming {
