@@ -40,21 +40,29 @@ start_process() {
   echo $! >"$RUN/$name.pid"
 }
 
-stop_process() {
-  local name="$1"
-  pid_alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
-  local pid
-  pid="$(cat "$RUN/$name.pid")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+# stop_processes <name>...: SIGTERM to all at once, then wait up to 15 s for each (SIGKILL after).
+stop_processes() {
+  local name pids=()
+  for name in "$@"; do
+    if pid_alive "$name"; then
+      kill -TERM "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+    fi
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name did not stop within 15 s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$RUN/$name.pid"
+  for name in "$@"; do
+    if pid_alive "$name"; then
+      local pid
+      pid="$(cat "$RUN/$name.pid")"
+      for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      if kill -0 "$pid" 2>/dev/null; then
+        log "$name did not stop within 15 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    fi
+    rm -f "$RUN/$name.pid"
+  done
 }
 
 service_env() {
@@ -81,7 +89,7 @@ cmd_up() {
 
   if ! pid_alive devbroker; then
     # A new broker has a new address and an empty topic: restart everything that used the old one.
-    for service in "${SERVICES[@]}"; do stop_process "$service"; done
+    stop_processes "${SERVICES[@]}"
     rm -f "$RUN/broker.addr"
     start_process devbroker "$(binary_for devbroker)" --bootstrap-file "$RUN/broker.addr"
     for _ in $(seq 1 100); do [ -s "$RUN/broker.addr" ] && break; sleep 0.1; done
@@ -91,8 +99,13 @@ cmd_up() {
   "$(binary_for admin)" migrate 2>>"$LOGS/admin.log" || die "migration failed; see $LOGS/admin.log"
   if [ ! -s "$STATE/dev.env" ]; then
     log "first run: creating the admin user, organization, project, DSN key and API token"
+    # A password set here (not only for a new user) so dev.env always holds a working login,
+    # also when the database outlived an earlier checkout.
+    local password
+    password="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     {
-      "$(binary_for admin)" bootstrap --org rookery --project default --platform python
+      "$(binary_for admin)" bootstrap --org rookery --project default --platform python --password "$password"
+      echo "ROOKERY_ADMIN_PASSWORD=$password"
       echo "ROOKERY_RELAY_URL=$ROOKERY_RELAY_PUBLIC_URL"
       echo "ROOKERY_WEB_URL=$ROOKERY_WEB_PUBLIC_URL"
     } >"$STATE/dev.env.tmp" 2>>"$LOGS/admin.log" || die "bootstrap failed; see $LOGS/admin.log"
@@ -132,8 +145,9 @@ MSG
 }
 
 cmd_down() {
-  for service in "${SERVICES[@]}"; do stop_process "$service"; done
-  stop_process devbroker
+  # Services first (the relay flushes to the broker, the worker commits to it), then the broker.
+  stop_processes "${SERVICES[@]}"
+  stop_processes devbroker
   rm -f "$RUN/broker.addr"
   if [ -f "$RUN/postgres.started-by-dev" ]; then
     as_root pg_ctlcluster 15 main stop || true

@@ -58,12 +58,13 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
     if (records.empty()) continue;
     BatchWrite batch = ProcessBatch(records, totals_);
 
-    // Retry until the batch is durable. Stopping mid-retry exits without committing offsets:
-    // the next worker gets the batch again and the idempotent writes absorb the replay.
+    // Retry until the batch is durable. A stop request still lets the batch in hand be written
+    // once; only a failing database makes it leave without committing offsets, and then the next
+    // worker gets the batch again and the idempotent writes absorb the replay.
     auto backoff = std::chrono::milliseconds(100);
     bool written = false;
     BatchResult result;
-    while (!written && !stop.load()) {
+    for (bool first_attempt = true; !written && (first_attempt || !stop.load()); first_attempt = false) {
       try {
         if (!connection || !connection->is_open()) {
           connection = db::Connect(config_.database);
