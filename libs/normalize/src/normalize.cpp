@@ -136,6 +136,11 @@ std::vector<Exception> ReadExceptions(const Value& doc) {
     exception.type = GetString(raw, "type");
     exception.value = GetString(raw, "value");
     exception.module = GetString(raw, "module");
+    if (auto mechanism = raw.FindMember("mechanism"); mechanism != raw.MemberEnd() && mechanism->value.IsObject()) {
+      auto synthetic = mechanism->value.FindMember("synthetic");
+      exception.synthetic =
+          synthetic != mechanism->value.MemberEnd() && synthetic->value.IsBool() && synthetic->value.GetBool();
+    }
     if (auto st = raw.FindMember("stacktrace"); st != raw.MemberEnd()) exception.frames = ReadFrames(&st->value);
     if (exception.type.empty() && exception.value.empty() && exception.frames.empty()) return;
     exceptions.push_back(std::move(exception));
@@ -224,11 +229,17 @@ Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context
     event.event_type = event.exceptions.empty() ? "default" : "error";
   }
 
-  if (!event.exceptions.empty()) {
+  const bool typed_exception =
+      !event.exceptions.empty() && !(event.exceptions.back().synthetic && !event.message.empty());
+  if (typed_exception) {
     const Exception& raised = event.exceptions.back();
-    const std::string type_name = raised.type.empty() ? "Error" : raised.type;
     const std::string value = FirstLine(raised.value);
-    event.title = value.empty() ? type_name : type_name + ": " + value;
+    if (raised.synthetic || raised.type.empty()) {
+      // No real type to show (a synthetic exception, or an SDK that sent none): the value is the title.
+      event.title = value.empty() ? (raised.type.empty() ? "Error" : raised.type) : value;
+    } else {
+      event.title = value.empty() ? raised.type : raised.type + ": " + value;
+    }
   } else if (!event.message.empty()) {
     event.title = FirstLine(event.message);
   } else {

@@ -62,3 +62,14 @@ TEST_CASE("stored JSON is what jsonb accepts", "[unit][normalize]") {
   REQUIRE(event.has_value());
   CHECK(event->storable_json == R"({"extra":{"r":null,"i":null,"s":"ab"},"n":1.5})");
 }
+
+TEST_CASE("synthetic exceptions do not name the issue", "[unit][normalize]") {
+  // @sentry/node 11's captureMessage with its attached stack trace.
+  auto message = NormalizeEvent(R"({"message":"hello from node","exception":{"values":[{"value":"hello from node",
+      "mechanism":{"type":"generic","synthetic":true},"stacktrace":{"frames":[{"function":"main"}]}}]}})",
+                                {});
+  REQUIRE(message.has_value());
+  CHECK(message->title == "hello from node");
+  auto untyped = NormalizeEvent(R"({"exception":{"values":[{"value":"something broke"}]}})", {});
+  CHECK(untyped->title == "something broke");
+}

@@ -24,7 +24,7 @@ constexpr const char* kLatestEvent = "web_latest_event";
 constexpr const char* kIssueColumns =
     "i.id, i.short_id, i.title, i.culprit, i.level, i.type, i.status, i.metadata::text, i.times_seen, "
     "(extract(epoch FROM i.first_seen) * 1000)::bigint, (extract(epoch FROM i.last_seen) * 1000)::bigint, "
-    "p.id, p.slug, p.name, coalesce(p.platform, ''), o.slug";
+    "p.id, p.slug, p.name, coalesce(p.platform, ''), o.slug, i.platform, i.logger";
 
 void Prepare(pqxx::connection& c) {
   // Only the token's SHA-256 is stored; hashing happens in the database so the comparison is
@@ -80,6 +80,8 @@ IssueRow ReadIssue(const pqxx::row& r) {
   issue.project_name = r[13].as<std::string>();
   issue.project_platform = r[14].as<std::string>();
   issue.org_slug = r[15].as<std::string>();
+  issue.platform = r[16].as<std::string>();
+  issue.logger = r[17].as<std::string>();
   return issue;
 }
 

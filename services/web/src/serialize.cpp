@@ -271,7 +271,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Key(w, "permalink");
   Str(w, public_url + "/organizations/" + issue.org_slug + "/issues/" + id + "/");
   Key(w, "logger");
-  w.Null();
+  StrOrNull(w, issue.logger);
   Key(w, "level");
   Str(w, issue.level);
   Key(w, "status");
@@ -282,7 +282,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Key(w, "isPublic");
   w.Bool(false);
   Key(w, "platform");
-  StrOrNull(w, issue.project_platform);
+  StrOrNull(w, issue.platform.empty() ? issue.project_platform : issue.platform);
   Key(w, "project");
   w.StartObject();
   Key(w, "id");

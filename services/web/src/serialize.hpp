@@ -23,6 +23,8 @@ struct IssueRow {
   std::string project_name;
   std::string project_platform;  // empty when unset
   std::string org_slug;
+  std::string platform;  // of the event that created the issue
+  std::string logger;    // empty when none
 };
 
 struct EventRow {

@@ -31,9 +31,23 @@ TEST_CASE("an issue looks like Sentry's", "[unit][web]") {
   CHECK(std::string(doc["count"].GetString()) == "2");
   CHECK(std::string(doc["metadata"]["type"].GetString()) == "ZeroDivisionError");
   CHECK(std::string(doc["project"]["slug"].GetString()) == "backend");
-  CHECK(doc["platform"].IsNull());
+  CHECK(doc["platform"].IsNull());  // neither the issue nor the project has one
+  CHECK(doc["logger"].IsNull());
   CHECK(std::string(doc["firstSeen"].GetString()) == "2023-11-14T22:13:20.000Z");
   CHECK(std::string(doc["permalink"].GetString()) == "http://localhost:9000/organizations/acme/issues/5/");
+}
+
+TEST_CASE("an issue shows its own platform and logger", "[unit][web]") {
+  IssueRow issue;
+  issue.metadata_json = "{}";
+  issue.project_platform = "python";
+  issue.platform = "node";
+  issue.logger = "billing.payments";
+  rapidjson::Document doc;
+  doc.Parse(SerializeIssue(issue, "").c_str());
+  CHECK(std::string(doc["platform"].GetString()) == "node");
+  CHECK(std::string(doc["logger"].GetString()) == "billing.payments");
+  CHECK(std::string(doc["project"]["platform"].GetString()) == "python");
 }
 
 TEST_CASE("an event's interfaces become entries", "[unit][web]") {

@@ -27,6 +27,8 @@ struct Exception {
   std::string type;
   std::string value;
   std::string module;
+  // Made up by the SDK (e.g. a stack trace attached to a plain message): its type says nothing.
+  bool synthetic = false;
   std::vector<Frame> frames;  // oldest first, as SDKs send them
 };
 
