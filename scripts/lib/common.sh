@@ -11,6 +11,7 @@ ROOKERY_PACKAGES=(
   libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev
   postgresql postgresql-client
   python3 python3-sentry-sdk curl procps iproute2
+  ruby ruby-sentry-ruby ruby-sentry-raven nodejs chromium
   clang-format docker-compose
 )
 
