@@ -73,6 +73,25 @@ class RelayProtocolTest(unittest.TestCase):
         self.assertEqual(result.status, 200, result.body)
         self.wait_issue("raven-python deflate")
 
+    def test_csp_report_becomes_an_issue(self):
+        report = {"csp-report": {"document-uri": "https://app.example.com/checkout", "referrer": "",
+                                 "violated-directive": "script-src 'self'", "effective-directive": "script-src",
+                                 "original-policy": "script-src 'self'; report-uri /api/1/security/",
+                                 "blocked-uri": "https://evil.example/miner.js", "status-code": 200}}
+        path = (f"/api/{self.stack.project_id}/security/?sentry_key={self.stack.public_key}"
+                f"&sentry_release=web%401.2&sentry_environment=staging")
+        result = self.stack.relay_post(path, json.dumps(report).encode(), {"Content-Type": "application/csp-report"})
+        self.assertEqual((result.status, result.body), (200, b""))
+        issue = self.wait_issue("Blocked 'script' from 'evil.example'")
+        self.assertEqual(issue["culprit"], "script-src 'self'")
+        latest = self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")
+        tags = {tag["key"]: tag["value"] for tag in latest["tags"]}
+        self.assertEqual((tags["release"], tags["environment"]), ("web@1.2", "staging"))
+        self.assertEqual(tags["blocked-uri"], "https://evil.example/miner.js")
+
+        not_a_report = self.stack.relay_post(path, b'{"hello": 1}', {"Content-Type": "application/json"})
+        self.assertEqual(not_a_report.status, 400)
+
     def test_envelope_authenticated_by_its_dsn_header(self):
         event_id = uuid.uuid4().hex
         header = {"event_id": event_id, "dsn": self.stack.dsn}

@@ -14,6 +14,7 @@
 #include "rookery/protocol/auth.hpp"
 #include "rookery/protocol/content_encoding.hpp"
 #include "rookery/protocol/ingest_payload.hpp"
+#include "rookery/protocol/security_report.hpp"
 
 namespace rookery::relay {
 
@@ -46,6 +47,8 @@ RouteMatch MatchRoute(std::string_view target) {
     route.endpoint = IngestEndpoint::kStore;
   } else if (action == "envelope") {
     route.endpoint = IngestEndpoint::kEnvelope;
+  } else if (action == "security" || action == "csp-report") {
+    route.security = true;
   } else {
     return {};
   }
@@ -105,7 +108,9 @@ void IngestHandler::operator()(http::Incoming&& incoming, http::Responder respon
     case RouteKind::kBadProject:
     case RouteKind::kIngest: break;
   }
-  exchange.route = match.ingest.endpoint == IngestEndpoint::kStore ? "store" : "envelope";
+  exchange.route = match.ingest.security                             ? "security"
+                   : match.ingest.endpoint == IngestEndpoint::kStore ? "store"
+                                                                     : "envelope";
   if (method == bhttp::verb::options) {
     http::Response preflight = http::MakeResponse(http::Status::ok, "", "text/plain");
     preflight.set("Access-Control-Allow-Methods", "POST, OPTIONS");
@@ -171,8 +176,15 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
 
   auto body = protocol::DecodeContentEncoding(request[bhttp::field::content_encoding], request.body(),
                                               is_store ? config_.max_event_bytes : config_.max_envelope_bytes);
-  if (body && is_store) {
+  if (body && is_store && !route.security) {
     body = protocol::DecodeLegacyStoreBody(std::move(*body), config_.max_event_bytes);
+  }
+  if (body && route.security) {
+    const std::string target(request.target());
+    const protocol::SecurityReportContext context{EventId::Random(), http::QueryParam(target, "sentry_release"),
+                                                  http::QueryParam(target, "sentry_environment"),
+                                                  std::string(request[bhttp::field::user_agent])};
+    body = protocol::SecurityReportToEvent(*body, context);
   }
   if (!body) {
     Reject(body.error(), exchange);
@@ -259,10 +271,10 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   event.sdk_name = sdk.name;
   event.sdk_version = sdk.version;
   event.body = is_store ? std::move(*body) : std::move(payload->forward_body);
-  Produce(std::move(event), exchange);
+  Produce(std::move(event), exchange, route.security);
 }
 
-void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange) {
+void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, bool empty_success) {
   const auto unavailable = [this, &exchange](const char* detail, const char* retry_after) {
     metrics_.rejected.With({"broker_unavailable"}).Inc();
     http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, detail);
@@ -291,11 +303,13 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange) 
     response.set(bhttp::field::retry_after, "10");
     Answer(std::move(response), exchange);
   });
-  auto on_delivery = [this, exchange, event_hex, deadline](const kafka::DeliveryReport& report) {
+  auto on_delivery = [this, exchange, event_hex, deadline, empty_success](const kafka::DeliveryReport& report) {
     boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
     if (report.delivered) {
       metrics_.accepted.Inc();
-      Answer(http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + event_hex + "\"}"), exchange);
+      Answer(empty_success ? http::MakeResponse(http::Status::ok, "", "text/plain")
+                           : http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + event_hex + "\"}"),
+             exchange);
       return;
     }
     spdlog::warn("event {} not acknowledged by kafka: {}", event_hex, report.error);

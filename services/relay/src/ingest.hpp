@@ -24,6 +24,7 @@ namespace rookery::relay {
 struct IngestRoute {
   std::int64_t project_id = 0;  // 0 for /api/store/ (project taken from the key) or a bad id
   protocol::IngestEndpoint endpoint = protocol::IngestEndpoint::kStore;
+  bool security = false;  // /security/ or /csp-report/: a browser report, converted to a store event
 };
 
 enum class RouteKind { kIngest, kBadProject, kHealth, kReady, kMetrics, kNotFound };
@@ -33,7 +34,8 @@ struct RouteMatch {
   IngestRoute ingest;
 };
 
-/// `/api/<id>/store/`, `/api/<id>/envelope/` and the legacy `/api/store/`, with or without the
+/// `/api/<id>/store/`, `/api/<id>/envelope/`, `/api/<id>/security/` (and its alias
+/// `/csp-report/`) and the legacy `/api/store/`, with or without the
 /// trailing slash and with runs of '/' folded (sentry-protocol.md §1.2); `/healthz`, `/readyz`,
 /// `/metrics`.
 RouteMatch MatchRoute(std::string_view target);
@@ -58,7 +60,8 @@ class IngestHandler {
   void Ingest(const IngestRoute& route, http::Incoming&& incoming, const Exchange& exchange);
   void Reject(const protocol::IngestError& error, const Exchange& exchange);
   void Answer(http::Response response, const Exchange& exchange);
-  void Produce(protocol::RawEvent event, const Exchange& exchange);
+  /// `empty_success`: answer 200 with an empty body (security reports) instead of {"id": ...}.
+  void Produce(protocol::RawEvent event, const Exchange& exchange, bool empty_success = false);
   /// The key, if it may send to the route's project (any project for /api/store/).
   std::optional<ProjectKey> Authorize(const std::string& public_key, const IngestRoute& route) const;
   std::string ClientIp(const http::Incoming& incoming) const;

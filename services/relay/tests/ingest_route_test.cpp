@@ -35,3 +35,12 @@ TEST_CASE("the legacy store route without a project id", "[unit][relay]") {
   CHECK(legacy.ingest.project_id == 0);
   CHECK(legacy.ingest.endpoint == IngestEndpoint::kStore);
 }
+
+TEST_CASE("security report routes", "[unit][relay]") {
+  auto security = MatchRoute("/api/5/security/?sentry_key=abc");
+  CHECK(security.kind == RouteKind::kIngest);
+  CHECK(security.ingest.security);
+  CHECK(security.ingest.project_id == 5);
+  CHECK(MatchRoute("/api/5/csp-report/").ingest.security);
+  CHECK_FALSE(MatchRoute("/api/5/store/").ingest.security);
+}
