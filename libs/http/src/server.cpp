@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "rookery/http/response.hpp"
@@ -23,6 +24,68 @@ namespace net = boost::asio;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
+// Per-peer accounting for the connection and request caps.
+class PeerLimits {
+ public:
+  PeerLimits(std::size_t max_connections, std::size_t max_rate) : max_connections_(max_connections), rate_(max_rate) {}
+
+  bool TryOpen(const std::string& ip) {
+    if (max_connections_ == 0) return true;
+    std::lock_guard lock(mutex_);
+    auto& peer = peers_[ip];
+    if (peer.connections >= max_connections_) return false;
+    ++peer.connections;
+    return true;
+  }
+
+  void Close(const std::string& ip) {
+    if (max_connections_ == 0) return;
+    std::lock_guard lock(mutex_);
+    auto it = peers_.find(ip);
+    if (it != peers_.end() && it->second.connections > 0) --it->second.connections;
+  }
+
+  bool TryRequest(const std::string& ip) {
+    if (rate_ == 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (peers_.size() > kPruneAbove) Prune(now);
+    auto& peer = peers_[ip];
+    const double capacity = static_cast<double>(rate_);
+    if (peer.refilled == std::chrono::steady_clock::time_point{}) {
+      peer.tokens = capacity;
+    } else {
+      peer.tokens =
+          std::min(capacity, peer.tokens + std::chrono::duration<double>(now - peer.refilled).count() * capacity);
+    }
+    peer.refilled = now;
+    if (peer.tokens < 1.0) return false;
+    peer.tokens -= 1.0;
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kPruneAbove = 100000;  // bounds the table under address churn
+
+  struct Peer {
+    std::size_t connections = 0;
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled{};
+  };
+
+  void Prune(std::chrono::steady_clock::time_point now) {
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      const bool idle = it->second.connections == 0 && now - it->second.refilled > std::chrono::seconds(10);
+      it = idle ? peers_.erase(it) : std::next(it);
+    }
+  }
+
+  const std::size_t max_connections_;
+  const std::size_t rate_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Peer> peers_;
+};
+
 struct Server::Shared {
   net::io_context& ioc;
   ServerOptions options;
@@ -33,8 +96,14 @@ struct Server::Shared {
   std::mutex sessions_mutex;
   std::unordered_set<Session*> sessions;  // registry for closing idle connections on shutdown
 
+  PeerLimits peers;
+
   Shared(net::io_context& io, ServerOptions opts, Handler h)
-      : ioc(io), options(std::move(opts)), handler(std::move(h)), acceptor(net::make_strand(io)) {}
+      : ioc(io),
+        options(std::move(opts)),
+        handler(std::move(h)),
+        acceptor(net::make_strand(io)),
+        peers(options.max_connections_per_ip, options.max_requests_per_second_per_ip) {}
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -47,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    shared_->peers.Close(peer_ip_);
     std::lock_guard lock(shared_->sessions_mutex);
     shared_->sessions.erase(this);
     shared_->connections.fetch_sub(1);
@@ -70,7 +140,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection if it is waiting for a new request; a busy one closes after its answer.
   void CloseIfIdle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) self->stream_.socket().close();
+      // Idle means no byte of a next request has arrived: not parsed, not buffered, not waiting
+      // in the kernel. A request already on its way is served (and then the connection closes).
+      beast::error_code ec;
+      const std::size_t waiting = self->stream_.socket().available(ec);
+      const bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some()) || waiting > 0;
+      if (self->idle_ && !started) self->stream_.socket().close(ec);
     });
   }
 
@@ -102,6 +177,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& header = parser_->get();
     if (auto length = parser_->content_length(); length && *length > shared_->options.max_body_bytes) {
       RejectTooLarge();
+      return;
+    }
+    if (!shared_->peers.TryRequest(peer_ip_)) {
+      WriteOwnError(Status::too_many_requests, "too many requests from this address", "1");
       return;
     }
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
@@ -160,9 +239,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void RejectTooLarge() { WriteOwnError(Status::payload_too_large, "request body exceeded size limits"); }
 
   // The request was not read whole, so the connection cannot carry another one.
-  void WriteOwnError(Status status, std::string_view detail) {
+  void WriteOwnError(Status status, std::string_view detail, std::string_view retry_after = {}) {
     keep_alive_ = false;
     Response response = MakeErrorResponse(status, detail);
+    if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
     if (shared_->options.decorate_own_errors) shared_->options.decorate_own_errors(response, detail);
     Write(std::move(response));
   }
@@ -218,8 +298,17 @@ void Accept(const std::shared_ptr<Server::Shared>& shared) {
       spdlog::warn("connection limit {} reached; closing new connection", shared->options.max_connections);
       socket.close(ec);
     } else {
-      shared->connections.fetch_add(1);
-      std::make_shared<Session>(std::move(socket), shared)->Start();
+      beast::error_code endpoint_ec;
+      const auto peer = socket.remote_endpoint(endpoint_ec);
+      const std::string ip = endpoint_ec ? std::string() : peer.address().to_string();
+      if (!shared->peers.TryOpen(ip)) {
+        spdlog::warn("per-address connection limit {} reached for {}; closing new connection",
+                     shared->options.max_connections_per_ip, ip);
+        socket.close(ec);
+      } else {
+        shared->connections.fetch_add(1);
+        std::make_shared<Session>(std::move(socket), shared)->Start();
+      }
     }
     if (!shared->draining.load()) Accept(shared);
   });

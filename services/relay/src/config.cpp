@@ -19,6 +19,10 @@ RelayConfig RelayConfigFromEnv() {
     response.set("X-Sentry-Error", detail);
     AddCorsHeaders(response);
   };
+  config.http.max_connections_per_ip =
+      static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP", 512, 0, 1000000));
+  config.http.max_requests_per_second_per_ip =
+      static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP", 2000, 0, 10000000));
   config.http.max_connections = static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_CONNECTIONS", 10000, 1, 1000000));
   const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
   config.threads = static_cast<int>(EnvInt("ROOKERY_RELAY_THREADS", cores, 1, 256));

@@ -32,7 +32,11 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30000};  // one whole request, headers and body (slowloris)
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30000};
-  std::size_t max_connections = 10000;  // further connections are closed at once
+  std::size_t max_connections = 10000;       // further connections are closed at once
+  std::size_t max_connections_per_ip = 512;  // from one peer address; 0 = no cap
+  // Requests per second from one peer address (token bucket, burst of one second's worth);
+  // over it: 429 with Retry-After. 0 = no cap. Behind a proxy every request shares its address.
+  std::size_t max_requests_per_second_per_ip = 0;
   /// Applied to the answers the server gives by itself (413, 431, 400 for malformed HTTP), so a
   /// service can add the headers its clients expect on every answer (the relay: CORS, X-Sentry-Error).
   std::function<void(Response&, std::string_view detail)> decorate_own_errors;
