@@ -72,8 +72,8 @@ bool IngestHandler::Ready() const {
 void IngestHandler::Answer(http::Response response, const Exchange& exchange) {
   if (exchange.answered->exchange(true)) return;
   AddCorsHeaders(response);
-  metrics_.requests.With({exchange.route, std::to_string(response.result_int())}).Inc();
-  metrics_.latency.With({exchange.route})
+  metrics_.Requests(exchange.route, response.result_int()).Inc();
+  metrics_.Latency(exchange.route)
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count());
   exchange.responder.Send(std::move(response));
 }
@@ -86,14 +86,14 @@ void IngestHandler::Reject(const protocol::IngestError& error, const Exchange& e
 void IngestHandler::operator()(http::Incoming&& incoming, http::Responder responder) {
   const RouteMatch match = MatchRoute(incoming.request.target());
   const auto method = incoming.request.method();
-  Exchange exchange{std::move(responder), "other", std::chrono::steady_clock::now()};
+  Exchange exchange{std::move(responder), RouteLabel::kOther, std::chrono::steady_clock::now()};
   switch (match.kind) {
     case RouteKind::kHealth:
-      exchange.route = "healthz";
+      exchange.route = RouteLabel::kHealth;
       Answer(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"), exchange);
       return;
     case RouteKind::kReady: {
-      exchange.route = "readyz";
+      exchange.route = RouteLabel::kReady;
       const bool ready = Ready();
       Answer(http::MakeJsonResponse(ready ? http::Status::ok : http::Status::service_unavailable,
                                     ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"),
@@ -101,16 +101,16 @@ void IngestHandler::operator()(http::Incoming&& incoming, http::Responder respon
       return;
     }
     case RouteKind::kMetrics:
-      exchange.route = "metrics";
+      exchange.route = RouteLabel::kMetrics;
       Answer(http::MakeResponse(http::Status::ok, registry_.Render(), "text/plain; version=0.0.4"), exchange);
       return;
     case RouteKind::kNotFound: Answer(http::MakeErrorResponse(http::Status::not_found, "not found"), exchange); return;
     case RouteKind::kBadProject:
     case RouteKind::kIngest: break;
   }
-  exchange.route = match.ingest.security                             ? "security"
-                   : match.ingest.endpoint == IngestEndpoint::kStore ? "store"
-                                                                     : "envelope";
+  exchange.route = match.ingest.security                             ? RouteLabel::kSecurity
+                   : match.ingest.endpoint == IngestEndpoint::kStore ? RouteLabel::kStore
+                                                                     : RouteLabel::kEnvelope;
   if (method == bhttp::verb::options) {
     http::Response preflight = http::MakeResponse(http::Status::ok, "", "text/plain");
     preflight.set("Access-Control-Allow-Methods", "POST, OPTIONS");

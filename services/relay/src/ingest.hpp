@@ -52,7 +52,7 @@ class IngestHandler {
   // the first answer goes out (a delivery report and the deadline may race).
   struct Exchange {
     http::Responder responder;
-    std::string route;
+    RouteLabel route;
     std::chrono::steady_clock::time_point started;
     std::shared_ptr<std::atomic<bool>> answered = std::make_shared<std::atomic<bool>>(false);
   };

@@ -2,10 +2,22 @@
 
 namespace rookery::relay {
 
+const char* RouteName(RouteLabel route) {
+  switch (route) {
+    case RouteLabel::kStore: return "store";
+    case RouteLabel::kEnvelope: return "envelope";
+    case RouteLabel::kSecurity: return "security";
+    case RouteLabel::kHealth: return "healthz";
+    case RouteLabel::kReady: return "readyz";
+    case RouteLabel::kMetrics: return "metrics";
+    case RouteLabel::kOther:
+    case RouteLabel::kCount: break;
+  }
+  return "other";
+}
+
 RelayMetrics::RelayMetrics(metrics::Registry& registry)
-    : requests(registry.AddCounter("rookery_relay_requests_total", "HTTP requests by route and status.",
-                                   {"route", "status"})),
-      accepted(registry.AddCounter("rookery_relay_events_accepted_total", "Events acknowledged by Kafka.").With({})),
+    : accepted(registry.AddCounter("rookery_relay_events_accepted_total", "Events acknowledged by Kafka.").With({})),
       rejected(registry.AddCounter("rookery_relay_events_rejected_total", "Requests refused, by reason.", {"reason"})),
       dropped_items(registry.AddCounter("rookery_relay_outcomes_dropped_total",
                                         "Envelope items accepted but not processed, by item type.", {"item_type"})),
@@ -14,7 +26,25 @@ RelayMetrics::RelayMetrics(metrics::Registry& registry)
                         .AddCounter("rookery_relay_bytes_decoded_total",
                                     "Request body bytes after content decoding (decompression).")
                         .With({})),
-      latency(registry.AddHistogram("rookery_relay_request_duration_seconds", "Request latency by route.", {"route"})) {
+      requests_(registry.AddCounter("rookery_relay_requests_total", "HTTP requests by route and status.",
+                                    {"route", "status"})),
+      latency_family_(
+          registry.AddHistogram("rookery_relay_request_duration_seconds", "Request latency by route.", {"route"})) {
+  for (std::size_t i = 0; i < latency_.size(); ++i) {
+    latency_[i] = &latency_family_.With({RouteName(static_cast<RouteLabel>(i))});
+  }
+}
+
+metrics::Counter& RelayMetrics::Requests(RouteLabel route, unsigned status) {
+  if (status >= kMaxStatus) status = 0;
+  auto& slot = request_cache_[static_cast<std::size_t>(route)][status];
+  metrics::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Two threads may both look it up; the family hands both the same series.
+    counter = &requests_.With({RouteName(route), std::to_string(status)});
+    slot.store(counter, std::memory_order_release);
+  }
+  return *counter;
 }
 
 }  // namespace rookery::relay

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/relay: accepted events/s of the relay (warm key cache, dev broker, acks=all) against a bare
+# Boost.Beast server that only reads the body and answers 200, same client, same machine, same run.
+#   bench/relay/run.sh [seconds per run, default 20] [connections, default 256]
+# Prints both rates, their ratio (goal >= 0.50) and the relay's peak RSS (goal < 50 MB).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+
+SECONDS_PER_RUN="${1:-20}"
+CONNECTIONS="${2:-256}"
+BUILD="${ROOKERY_BUILD_DIR:-$ROOKERY_ROOT/build}"
+WORK="$(mktemp -d /tmp/rookery-bench-relay.XXXXXX)"
+DB="rookery_bench_relay"
+THREADS=2
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+install_packages
+command -v wrk >/dev/null || { as_root apt-get install -y -qq wrk >/dev/null; }
+build "$BUILD" -DROOKERY_WERROR=ON >/dev/null
+ensure_postgres >/dev/null
+ensure_role rookery_test rookery_test CREATEDB
+psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+psql_admin -c "CREATE DATABASE $DB OWNER rookery_test" >/dev/null
+export ROOKERY_DATABASE_URL="postgresql://rookery_test:rookery_test@localhost:5432/$DB"
+"$BUILD/services/admin/rookery-admin" migrate 2>/dev/null
+
+# 10 projects with 5 keys each: the relay resolves every request from its in-memory cache.
+for p in $(seq 1 10); do
+  "$BUILD/services/admin/rookery-admin" bootstrap --email bench@example.com --org bench --project "p$p" >/dev/null 2>&1
+done
+psql "$ROOKERY_DATABASE_URL" -qc "INSERT INTO project_keys (project_id, public_key, secret_key)
+  SELECT p.id, md5(random()::text), md5(random()::text) FROM projects p, generate_series(1, 4)"
+psql "$ROOKERY_DATABASE_URL" -qAtF ' ' -c "SELECT project_id, public_key FROM project_keys" >"$WORK/keys"
+log "generating the request mix"
+/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/make_payloads.py" "$WORK/payloads" "$WORK/keys" 2000
+
+"$BUILD/services/devbroker/rookery-devbroker" --bootstrap-file "$WORK/broker" >"$WORK/devbroker.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
+
+RELAY_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CEILING_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")" ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_RELAY_BIND=127.0.0.1 \
+ROOKERY_RELAY_THREADS=$THREADS ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP=0 ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP=0 \
+ROOKERY_LOG_LEVEL=warn "$BUILD/services/relay/rookery-relay" >"$WORK/relay.log" 2>&1 &
+RELAY_PID=$!
+PIDS+=($RELAY_PID)
+"$BUILD/bench/relay/rookery-bench-beast-ceiling" "$CEILING_PORT" $THREADS &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$RELAY_PORT/readyz" 30 || die "relay not ready: $(tail -5 "$WORK/relay.log")"
+
+run_wrk() {  # <port> -> "<2xx per second> <non-2xx count>"
+  local out
+  out=$(BENCH_DIR="$WORK/payloads" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s \
+        -s "$(dirname "${BASH_SOURCE[0]}")/requests.lua" "http://127.0.0.1:$1" 2>&1)
+  local total rps bad
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  bad=${bad:-0}
+  rps=$(awk -v t="$total" -v b="$bad" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%.0f", (t - b) / s }')
+  echo "$rps $bad"
+}
+
+log "warming up"
+BENCH_DIR="$WORK/payloads" wrk -t1 -c16 -d3s -s "$(dirname "${BASH_SOURCE[0]}")/requests.lua" \
+  "http://127.0.0.1:$RELAY_PORT" >/dev/null 2>&1
+log "measuring the Beast ceiling for ${SECONDS_PER_RUN}s"
+read -r CEILING CEILING_BAD < <(run_wrk "$CEILING_PORT")
+log "measuring the relay for ${SECONDS_PER_RUN}s"
+read -r RELAY RELAY_BAD < <(run_wrk "$RELAY_PORT")
+RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$RELAY_PID/status")
+
+printf '\nbench/relay  (%s s per run, %s connections, %s server threads, %s cores)\n' \
+  "$SECONDS_PER_RUN" "$CONNECTIONS" "$THREADS" "$(nproc)"
+printf '  beast ceiling   %8s req/s\n' "$CEILING"
+printf '  relay accepted  %8s events/s   (non-2xx: %s)\n' "$RELAY" "$RELAY_BAD"
+printf '  ratio           %8s            (goal >= 0.50)\n' "$(awk -v r="$RELAY" -v c="$CEILING" 'BEGIN { printf "%.2f", r / c }')"
+printf '  relay peak RSS  %8s MB         (goal < 50 MB)\n' "$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')"
