@@ -1,6 +1,7 @@
 #include "rookery/protocol/ingest_payload.hpp"
 
-#include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include "rookery/core/strings.hpp"
 #include "rookery/protocol/envelope.hpp"
@@ -8,23 +9,94 @@
 namespace rookery::protocol {
 namespace {
 
+// Validates a whole JSON document and remembers the top-level "event_id" string, without building
+// a DOM: the relay only needs to know the body is a JSON object and which id to answer with.
+class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventIdScanner> {
+ public:
+  bool Default() {
+    if (depth_ == 0) top_level_is_object_ = false;
+    expect_event_id_ = false;
+    return true;
+  }
+  bool String(const char* text, rapidjson::SizeType length, bool) {
+    if (expect_event_id_) event_id_.assign(text, length);
+    if (depth_ == 0) top_level_is_object_ = false;
+    expect_event_id_ = false;
+    return true;
+  }
+  bool Null() {
+    expect_event_id_ = false;
+    return true;
+  }
+  bool Key(const char* text, rapidjson::SizeType length, bool) {
+    expect_event_id_ = depth_ == 1 && std::string_view(text, length) == "event_id";
+    if (expect_event_id_) has_event_id_key_ = true;
+    return true;
+  }
+  bool StartObject() {
+    if (depth_ == 0) top_level_is_object_ = true;
+    if (expect_event_id_) event_id_is_string_ = false;
+    expect_event_id_ = false;
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+  bool StartArray() {
+    if (depth_ == 0) top_level_is_object_ = false;
+    if (expect_event_id_) event_id_is_string_ = false;
+    expect_event_id_ = false;
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+  // Numbers and booleans as event_id are not strings.
+  bool Bool(bool) { return Scalar(); }
+  bool Int(int) { return Scalar(); }
+  bool Uint(unsigned) { return Scalar(); }
+  bool Int64(std::int64_t) { return Scalar(); }
+  bool Uint64(std::uint64_t) { return Scalar(); }
+  bool Double(double) { return Scalar(); }
+
+  bool top_level_is_object_ = false;
+  bool has_event_id_key_ = false;
+  bool event_id_is_string_ = true;
+  std::string event_id_;  // empty when absent or null
+
+ private:
+  bool Scalar() {
+    if (expect_event_id_) event_id_is_string_ = false;
+    if (depth_ == 0) top_level_is_object_ = false;
+    expect_event_id_ = false;
+    return true;
+  }
+  int depth_ = 0;
+  bool expect_event_id_ = false;
+};
+
 // Parses an event JSON object and returns its event_id (nullopt if it has none).
 Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view json) {
-  rapidjson::Document doc;
+  EventIdScanner scanner;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(json.data(), json.size());
   // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event.
-  doc.Parse<rapidjson::kParseNanAndInfFlag>(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    return MakeUnexpected(MakeIngestError(
-        IngestErrorCode::kBadJson, doc.HasParseError() ? "body is not valid JSON" : "event must be a JSON object"));
+  const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag>(stream, scanner);
+  if (result.IsError() || !scanner.top_level_is_object_) {
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson,
+                                          result.IsError() ? "body is not valid JSON" : "event must be a JSON object"));
   }
-  const auto it = doc.FindMember("event_id");
-  if (it == doc.MemberEnd() || it->value.IsNull()) {
+  if (!scanner.has_event_id_key_ || (scanner.event_id_is_string_ && scanner.event_id_.empty())) {
     return std::optional<EventId>{};
   }
-  if (!it->value.IsString()) {
+  if (!scanner.event_id_is_string_) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }
-  auto id = EventId::Parse({it->value.GetString(), it->value.GetStringLength()});
+  auto id = EventId::Parse(scanner.event_id_);
   if (!id) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }

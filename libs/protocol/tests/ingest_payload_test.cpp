@@ -82,3 +82,20 @@ TEST_CASE("envelope item limits", "[unit][protocol]") {
   CHECK(InspectEnvelopeBody("{}\n{\"type\":\"session\"}\n{\"a\":\"a much longer session payload\"}", limits)
             .has_value());  // dropped items have no event limit
 }
+
+TEST_CASE("event ids are read from the top level only, in every JSON shape", "[unit][protocol]") {
+  auto nested = InspectStoreBody(R"({"extra":{"event_id":"not-an-id"},"event_id":"fc6d8c0c43fc4630ad850ee518f1b9d0"})");
+  REQUIRE(nested.has_value());
+  CHECK(nested->event_id.ToHex() == "fc6d8c0c43fc4630ad850ee518f1b9d0");
+  auto only_nested = InspectStoreBody(R"({"extra":{"event_id":"not-an-id"},"list":[{"event_id":1}]})");
+  REQUIRE(only_nested.has_value());
+  CHECK(only_nested->event_id_generated);
+  CHECK(InspectStoreBody(R"({"event_id":null})")->event_id_generated);
+  CHECK(InspectStoreBody(R"({"event_id":42})").error().code == IngestErrorCode::kBadEventId);
+  CHECK(InspectStoreBody(R"({"event_id":{"a":1}})").error().code == IngestErrorCode::kBadEventId);
+  CHECK(InspectStoreBody(R"("just a string")").error().code == IngestErrorCode::kBadJson);
+  CHECK(InspectStoreBody(R"(42)").error().code == IngestErrorCode::kBadJson);
+  CHECK(InspectStoreBody(R"({"a":1} trailing)").error().code == IngestErrorCode::kBadJson);
+  CHECK(InspectStoreBody(R"({"a":[1,2,{"b":"c"}],"event_id":"FC6D8C0C-43FC-4630-AD85-0EE518F1B9D0"})")
+            ->event_id.ToHex() == "fc6d8c0c43fc4630ad850ee518f1b9d0");
+}
