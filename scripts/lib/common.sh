@@ -10,7 +10,7 @@ ROOKERY_PACKAGES=(
   librdkafka-dev libpqxx-dev rapidjson-dev catch2 libboost-dev libprotobuf-dev protobuf-compiler
   libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev
   postgresql postgresql-client
-  python3 python3-sentry-sdk curl procps iproute2
+  python3 python3-sentry-sdk python3-yaml curl procps iproute2
   ruby ruby-sentry-ruby ruby-sentry-raven nodejs chromium
   clang-format docker-compose
 )
