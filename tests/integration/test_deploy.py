@@ -34,14 +34,14 @@ def source_variables():
 class ComposeVariablesTest(unittest.TestCase):
     def test_compose_sets_only_variables_the_services_read(self):
         compose = yaml.safe_load(read(os.path.join(ROOT, "compose.yaml")))
-        read = source_variables()
-        self.assertIn("ROOKERY_DATABASE_URL", read)
+        variables_read = source_variables()
+        self.assertIn("ROOKERY_DATABASE_URL", variables_read)
         for name, service in compose["services"].items():
             environment = service.get("environment") or {}
             for variable in environment:
                 if variable.startswith("ROOKERY_"):
                     with self.subTest(service=name, variable=variable):
-                        self.assertIn(variable, read, f"{name} sets {variable}, which no service reads")
+                        self.assertIn(variable, variables_read, f"{name} sets {variable}, which no service reads")
 
     def test_every_variable_read_is_documented(self):
         documented = set(re.findall(r"`(ROOKERY_[A-Z0-9_]+)`", read(os.path.join(ROOT, "docs", "configuration.md"))))
