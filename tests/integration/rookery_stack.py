@@ -76,12 +76,13 @@ def http_request(url, data=None, headers=None, method=None, timeout=10):
 
 
 class Stack:
-    def __init__(self, relay_env=None):
-        if not ADMIN_URL:
+    def __init__(self, relay_env=None, admin_url=None):
+        self.admin_url = admin_url or ADMIN_URL
+        if not self.admin_url:
             raise RuntimeError("ROOKERY_TEST_DATABASE_ADMIN_URL is not set: run the suite through scripts/test.sh")
         self.dir = tempfile.mkdtemp(prefix="rookery-it-")
         self.db_name = "rookery_it_" + uuid.uuid4().hex[:12]
-        parts = urllib.parse.urlsplit(ADMIN_URL)
+        parts = urllib.parse.urlsplit(self.admin_url)
         self.database_url = urllib.parse.urlunsplit(parts._replace(path="/" + self.db_name))
         self.relay_port = free_port()
         self.web_port = free_port()
@@ -171,7 +172,7 @@ class Stack:
                                                     env=env or self.env(), stdin=subprocess.DEVNULL)
 
     def _psql(self, sql):
-        subprocess.run(["psql", ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True,
+        subprocess.run(["psql", self.admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True,
                        capture_output=True, timeout=60)
 
     def sql(self, query):
@@ -264,6 +265,43 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError(f"SDK script failed: {result.stderr}")
         return result.stdout
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL 15 instance of the test's own, on a free port, so a test may stop and
+    restart it without touching the machine's cluster or other tests."""
+
+    BIN = "/usr/lib/postgresql/15/bin"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="rookery-pg-")
+        self.port = free_port()
+        os.chmod(self.dir, 0o777)
+        self._as_postgres([f"{self.BIN}/initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres"])
+        self.start()
+
+    @property
+    def admin_url(self):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, argv):
+        command = " ".join(f"'{a}'" for a in argv)
+        runner = ["su", "postgres", "-c", command] if os.geteuid() == 0 else ["sh", "-c", command]
+        subprocess.run(runner, check=True, capture_output=True, timeout=120)
+
+    def start(self):
+        self._as_postgres([f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-l", f"{self.dir}/log",
+                           "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"])
+
+    def stop(self):
+        self._as_postgres([f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-m", "fast", "stop"])
+
+    def destroy(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def gzip_bytes(data):
