@@ -225,7 +225,7 @@ class RelayProtocolTest(unittest.TestCase):
     def test_z_broker_outage_answers_503_and_loses_nothing_accepted(self):
         broker = self.stack.processes["devbroker"]
         accepted_before = [self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
-                                                 json.dumps(self.event(f"before outage {i}")).encode(),
+                                                 json.dumps(self.event(f"before outage {'abc'[i]}")).encode(),
                                                  self.stack.auth_header()) for i in range(3)]
         self.assertEqual([r.status for r in accepted_before], [200] * 3)
 
@@ -255,8 +255,8 @@ class RelayProtocolTest(unittest.TestCase):
         after = self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
                                       json.dumps(self.event("after outage")).encode(), self.stack.auth_header())
         self.assertEqual(after.status, 200, after.body)
-        for i in range(3):
-            self.wait_issue(f"before outage {i}")
+        for letter in "abc":
+            self.wait_issue(f"before outage {letter}")
         self.wait_issue("after outage")
         self.assertEqual(self.stack.sql("SELECT count(*) FROM events WHERE title = 'during outage'"), [["0"]])
 

@@ -9,9 +9,14 @@ import zlib
 
 from rookery_stack import Stack, gzip_bytes, wait_for
 
+# Sentry groups an exception with a stack trace by its frames, not its message: each tag raises
+# from a function of its own, so each tag is an issue of its own, as it would be in Sentry.
 RAISE_SCRIPT = """
-try:
+def fail_{tag}():
     raise ValueError("walking skeleton {tag}")
+
+try:
+    fail_{tag}()
 except ValueError:
     print(sentry_sdk.capture_exception())
 """
@@ -188,6 +193,31 @@ class WalkingSkeletonTest(unittest.TestCase):
                 self.assertEqual(result.status, 404, result.body)
                 self.assertEqual(result.json()["detail"], "The requested resource does not exist")
         self.assertEqual(self.stack.api("/api/0/projects/outsider-org/outsider-project/issues/", token=token), [])
+
+    def test_8_project_fingerprint_rules_apply(self):
+        # A project whose rules are saved before its first event: two different errors, one rule,
+        # one issue titled by the rule.
+        credentials = self.stack.bootstrap("rules@example.com", "rules-org", "rules-project")
+        key = credentials["ROOKERY_DSN"].split("//")[1].split("@")[0]
+        project_id = credentials["ROOKERY_PROJECT_ID"]
+        self.stack.sql("UPDATE projects SET fingerprinting_rules = "
+                       "'message:\"*payment provider*\" -> payment-provider title=\"Payment provider down\"' "
+                       f"WHERE id = {project_id}")
+        wait_for(lambda: self.stack.relay_post(f"/api/{project_id}/store/", b"{}", self.stack.auth_header(key)).status
+                 in (200, 400), 5, message="the new key in the relay's cache")
+        for message in ("payment provider timed out", "payment provider refused the card"):
+            body = json.dumps({"message": message, "level": "error"}).encode()
+            self.assertEqual(self.stack.relay_post(f"/api/{project_id}/store/", body,
+                                                   self.stack.auth_header(key)).status, 200)
+        token = credentials["ROOKERY_API_TOKEN"]
+        path = "/api/0/projects/rules-org/rules-project/issues/"
+        issue = wait_for(lambda: next((i for i in self.stack.api(path, token=token)
+                                       if i["title"] == "Payment provider down" and i["count"] == "2"), None),
+                         15, message="both messages in the rule's issue")
+        titles = [i["title"] for i in self.stack.api(path, token=token)]
+        self.assertEqual(titles.count("Payment provider down"), 1, titles)
+        self.assertNotIn("payment provider timed out", titles)
+        self.assertEqual(issue["count"], "2")
 
     def test_7_cron_keeps_a_heartbeat(self):
         version = self.stack.run_admin("version").strip()

@@ -29,7 +29,7 @@ class DatabaseRestartTest(unittest.TestCase):
 
         def load():
             for i in range(400):
-                event = {"event_id": uuid.uuid4().hex, "message": f"restart title {i % 4}"}
+                event = {"event_id": uuid.uuid4().hex, "message": f"restart title {'abcd'[i % 4]}"}
                 result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
                                                self.stack.auth_header())
                 (accepted if result.status == 200 else refused).append((event["event_id"], result.status))

@@ -205,6 +205,10 @@ Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseNanAndInfFlag>(json.data(), json.size());
   if (doc.HasParseError()) return MakeUnexpected(std::string("event is not valid JSON"));
+  return NormalizeEvent(doc, context);
+}
+
+Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Context& context) {
   if (!doc.IsObject()) return MakeUnexpected(std::string("event is not a JSON object"));
 
   Event event;

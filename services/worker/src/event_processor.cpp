@@ -14,7 +14,7 @@ bool IsIpAddress(const std::string& text) {
 
 }  // namespace
 
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header) {
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const RulesLookup& rules) {
   if (!contract_header.empty() && contract_header != std::to_string(protocol::kRawEventContractVersion)) {
     return DeadLetter{"unsupported contract version header '" + std::string(contract_header) + "'"};
   }
@@ -40,15 +40,33 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
     event_json = item->payload;
   }
 
-  auto event = normalize::NormalizeEvent(event_json, {.received_at_ms = raw->received_at_ms});
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseNanAndInfFlag>(event_json.data(), event_json.size());
+  if (document.HasParseError()) {
+    return DeadLetter{"event is not valid JSON"};
+  }
+  if (document.IsObject()) {
+    if (auto type = document.FindMember("type"); type != document.MemberEnd() && type->value.IsString() &&
+                                                 std::string_view(type->value.GetString()) == "transaction") {
+      return Skipped{"transactions are not grouped into issues"};
+    }
+  }
+  ProcessedEvent processed;
+  if (document.IsObject()) {
+    // Grouping reads the event as sent; normalization then rewrites the document in place.
+    const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, rules(raw->project_id));
+    processed.grouping.config = sentry.config;
+    processed.grouping.hashes = sentry.hashes;
+    if (sentry.title) processed.title_override = *sentry.title;
+  }
+  auto event = normalize::NormalizeEvent(document, {.received_at_ms = raw->received_at_ms});
   if (!event) {
     return DeadLetter{event.error()};
   }
-  if (event->event_type == "transaction") {
-    return Skipped{"transactions are not grouped into issues"};
+  if (processed.grouping.hashes.empty()) {
+    processed.grouping = grouping::ComputeInterimGrouping(*event);  // cannot happen: a fallback always hashes
   }
-  ProcessedEvent processed;
-  processed.grouping = grouping::ComputeInterimGrouping(*event);
+  if (!processed.title_override.empty()) event->title = processed.title_override;
   processed.event = std::move(*event);
   processed.client_ip = IsIpAddress(raw->client_ip) ? raw->client_ip : std::string();
   raw->body.clear();  // the storable copy lives in event.storable_json

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
 #include "rookery/grouping/grouping.hpp"
+#include "rookery/grouping/sentry_grouping.hpp"
 #include "rookery/normalize/event.hpp"
 #include "rookery/protocol/raw_event.hpp"
 
@@ -17,7 +19,8 @@ struct ProcessedEvent {
   protocol::RawEvent raw;  // body moved out; kept for ids, times, SDK and client IP
   normalize::Event event;
   grouping::GroupingResult grouping;
-  std::string client_ip;  // validated IPv4/IPv6 text, or empty
+  std::string title_override;  // from a fingerprint rule with a title
+  std::string client_ip;       // validated IPv4/IPv6 text, or empty
   // Where the record came from, for dead letters.
   std::string topic;
   std::int32_t partition = 0;
@@ -35,7 +38,12 @@ struct DeadLetter {
 
 using ProcessResult = std::variant<ProcessedEvent, Skipped, DeadLetter>;
 
-/// `contract_header` is the record's rookery-contract header value (empty if absent).
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header);
+/// The project's grouping rules; may throw (e.g. a database error loading them), which fails the
+/// batch for a retry rather than grouping an event with the wrong rules.
+using RulesLookup = std::function<const grouping::ProjectRules&(std::int64_t project_id)>;
+
+/// `contract_header` is the record's rookery-contract header value (empty if absent). Groups with
+/// Sentry's newstyle:2023-01-11 config and the project's rules.
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const RulesLookup& rules);
 
 }  // namespace rookery::worker

@@ -14,17 +14,23 @@ constexpr const char* kFindIssue = "worker_find_issue";
 constexpr const char* kNextShortId = "worker_next_short_id";
 constexpr const char* kCreateIssue = "worker_create_issue";
 constexpr const char* kClaimHash = "worker_claim_hash";
+constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
 constexpr const char* kInsertEvent = "worker_insert_event";
 constexpr const char* kCountEvent = "worker_count_event";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
 std::string TextArray(const std::vector<std::string>& values) {
-  // Hashes are hex: no quoting or escaping needed inside the array literal.
+  // Hashes are usually hex, but a legacy `checksum` is kept raw: quote every element.
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += ",";
-    out += values[i];
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
   }
   return out + "}";
 }
@@ -44,8 +50,13 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
   const std::int64_t project_id = processed.raw.project_id;
   const std::string& hash = processed.grouping.hashes.front();
   created = false;
-  if (auto found = tx.exec_prepared(kFindIssue, project_id, TextArray(processed.grouping.hashes)); !found.empty()) {
-    return found[0][0].as<std::int64_t>();
+  const std::string hashes = TextArray(processed.grouping.hashes);
+  if (auto found = tx.exec_prepared(kFindIssue, project_id, hashes); !found.empty()) {
+    const std::int64_t issue_id = found[0][0].as<std::int64_t>();
+    if (processed.grouping.hashes.size() > 1) {
+      tx.exec_prepared(kAddHashes, project_id, issue_id, processed.grouping.config, hashes);
+    }
+    return issue_id;
   }
   const std::int64_t short_id = tx.exec_prepared(kNextShortId, project_id)[0][0].as<std::int64_t>();
   const std::string seen = Timestamp(processed.raw.received_at_ms);
@@ -64,6 +75,9 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
     return tx.exec_prepared(kFindIssue, project_id, TextArray(processed.grouping.hashes))[0][0].as<std::int64_t>();
   }
   created = true;
+  if (processed.grouping.hashes.size() > 1) {
+    tx.exec_prepared(kAddHashes, project_id, issue_id, processed.grouping.config, TextArray(processed.grouping.hashes));
+  }
   return issue_id;
 }
 
@@ -94,7 +108,7 @@ void WriteDeadLetter(pqxx::transaction_base& tx, const DeadLetterRecord& letter)
 void PrepareStatements(pqxx::connection& connection) {
   connection.prepare(kFindIssue,
                      "SELECT issue_id FROM group_hashes WHERE project_id = $1 AND hash = ANY($2::text[]) "
-                     "ORDER BY hash LIMIT 1");
+                     "ORDER BY array_position($2::text[], hash::text) LIMIT 1");
   connection.prepare(kNextShortId,
                      "INSERT INTO project_counters (project_id) VALUES ($1) ON CONFLICT (project_id) "
                      "DO UPDATE SET next_short_id = project_counters.next_short_id + 1 RETURNING next_short_id");
@@ -110,6 +124,10 @@ void PrepareStatements(pqxx::connection& connection) {
                      "INSERT INTO group_hashes (project_id, hash, issue_id, config) VALUES ($1, $2, $3, $4) "
                      "ON CONFLICT (project_id, hash) DO NOTHING RETURNING issue_id");
   connection.prepare(kDropIssue, "DELETE FROM issues WHERE id = $1");
+  // Every hash of an event points at its issue, so later events sharing any of them join it.
+  connection.prepare(kAddHashes,
+                     "INSERT INTO group_hashes (project_id, hash, issue_id, config) "
+                     "SELECT $1, h, $2, $3 FROM unnest($4::text[]) AS h ON CONFLICT (project_id, hash) DO NOTHING");
   connection.prepare(
       kInsertEvent,
       "INSERT INTO events (project_id, event_id, issue_id, received_at, timestamp, platform, level, title, culprit, "

@@ -20,19 +20,19 @@ void SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bo
   }
 }
 
-BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, PipelineTotals& totals) {
+BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const RulesLookup& rules, std::uint64_t& skipped) {
   BatchWrite batch;
   for (const auto& record : records) {
     const auto contract = record.Header(std::string(protocol::kContractHeader));
-    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""));
+    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""), rules);
     if (auto* processed = std::get_if<ProcessedEvent>(&result)) {
       processed->topic = record.Topic();
       processed->partition = record.Partition();
       processed->offset = record.Offset();
       batch.events.push_back(std::move(*processed));
-    } else if (auto* skipped = std::get_if<Skipped>(&result)) {
-      ++totals.skipped;
-      spdlog::debug("skipped {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), skipped->reason);
+    } else if (auto* skip = std::get_if<Skipped>(&result)) {
+      ++skipped;
+      spdlog::debug("skipped {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), skip->reason);
     } else {
       const auto& dead = std::get<DeadLetter>(result);
       spdlog::warn("dead-lettering {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), dead.reason);
@@ -56,7 +56,6 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
     if (records.empty()) continue;
-    BatchWrite batch = ProcessBatch(records, totals_);
 
     // Retry until the batch is durable. A stop request still lets the batch in hand be written
     // once; only a failing database makes it leave without committing offsets, and then the next
@@ -70,8 +69,14 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
           connection = db::Connect(config_.database);
           PrepareStatements(*connection);
         }
-        BatchWrite attempt = batch;  // WriteBatch may add dead letters; a retry starts afresh
-        result = WriteBatch(*connection, attempt);
+        // Processed inside the retry: grouping needs the projects' rules from the database.
+        std::uint64_t skipped = 0;
+        const RulesLookup rules = [this, &connection](std::int64_t project_id) -> const grouping::ProjectRules& {
+          return rules_.Get(*connection, project_id);
+        };
+        BatchWrite batch = ProcessBatch(records, rules, skipped);
+        result = WriteBatch(*connection, batch);
+        totals_.skipped += skipped;
         written = true;
       } catch (const pqxx::in_doubt_error& e) {
         // The commit may or may not have happened; replaying is safe either way.

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "config.hpp"
+#include "rules_cache.hpp"
 
 namespace rookery::worker {
 
@@ -29,6 +30,7 @@ class Pipeline {
  private:
   WorkerConfig config_;
   PipelineTotals totals_;
+  RulesCache rules_;
 };
 
 }  // namespace rookery::worker

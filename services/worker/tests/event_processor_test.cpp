@@ -1,11 +1,17 @@
 #include <catch2/catch.hpp>
 
 #include "event_processor.hpp"
+#include "rookery/core/md5.hpp"
 
 using namespace rookery::worker;
 using rookery::protocol::EncodeRawEvent;
 using rookery::protocol::IngestEndpoint;
 using rookery::protocol::RawEvent;
+
+namespace {
+const rookery::grouping::ProjectRules kNoRules;
+const RulesLookup kRules = [](std::int64_t) -> const rookery::grouping::ProjectRules& { return kNoRules; };
+}  // namespace
 
 namespace {
 
@@ -25,40 +31,65 @@ RawEvent MakeRaw(IngestEndpoint endpoint, std::string body) {
 
 TEST_CASE("a store event becomes a row-ready event", "[unit][worker]") {
   auto result = ProcessRecord(
-      EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"exception":{"values":[{"type":"E","value":"v"}]}})")), "1");
+      EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"exception":{"values":[{"type":"E","value":"v"}]}})")), "1",
+      kRules);
   auto* processed = std::get_if<ProcessedEvent>(&result);
   REQUIRE(processed != nullptr);
   CHECK(processed->event.title == "E: v");
   CHECK(processed->raw.project_id == 3);
   CHECK(processed->client_ip == "198.51.100.7");
-  CHECK(processed->grouping.hashes.size() == 1);
+  CHECK(processed->grouping.config == "newstyle:2023-01-11");
+  // Sentry's hash for an exception without a stack trace: md5("E" + "v").
+  REQUIRE_FALSE(processed->grouping.hashes.empty());
+  CHECK(processed->grouping.hashes[0] == rookery::Md5Hex("Ev"));
+}
+
+TEST_CASE("the project's fingerprint rules group and title the event", "[unit][worker]") {
+  auto rules = rookery::grouping::ParseFingerprintRules("error.type:E -> all-e-errors title=\"All the E\"");
+  REQUIRE(rules.has_value());
+  rookery::grouping::ProjectRules project_rules;
+  project_rules.fingerprinting = *rules;
+  std::int64_t asked_for = 0;
+  const RulesLookup lookup = [&](std::int64_t project_id) -> const rookery::grouping::ProjectRules& {
+    asked_for = project_id;
+    return project_rules;
+  };
+  auto result = ProcessRecord(
+      EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"exception":{"values":[{"type":"E","value":"v"}]}})")), "1",
+      lookup);
+  auto* processed = std::get_if<ProcessedEvent>(&result);
+  REQUIRE(processed != nullptr);
+  CHECK(asked_for == 3);
+  CHECK(processed->grouping.hashes[0] == rookery::Md5Hex("all-e-errors"));
+  CHECK(processed->event.title == "All the E");
 }
 
 TEST_CASE("the event item of an envelope is the event", "[unit][worker]") {
   auto result = ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kEnvelope,
                                                      "{}\n{\"type\":\"session\"}\n{}\n{\"type\":\"event\"}\n"
                                                      "{\"message\":\"from an envelope\"}\n")),
-                              "");
+                              "", kRules);
   auto* processed = std::get_if<ProcessedEvent>(&result);
   REQUIRE(processed != nullptr);
   CHECK(processed->event.title == "from an envelope");
 }
 
 TEST_CASE("what cannot be processed is dead-lettered or skipped, never thrown", "[unit][worker]") {
-  CHECK(std::holds_alternative<DeadLetter>(ProcessRecord("garbage", "")));
-  CHECK(std::holds_alternative<DeadLetter>(ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "{}")), "2")));
+  CHECK(std::holds_alternative<DeadLetter>(ProcessRecord("garbage", "", kRules)));
   CHECK(std::holds_alternative<DeadLetter>(
-      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "not json")), "1")));
+      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "{}")), "2", kRules)));
+  CHECK(std::holds_alternative<DeadLetter>(
+      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "not json")), "1", kRules)));
   CHECK(std::holds_alternative<Skipped>(
-      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"type":"transaction"})")), "1")));
-  CHECK(std::holds_alternative<Skipped>(
-      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kEnvelope, "{}\n{\"type\":\"client_report\"}\n{}")), "1")));
+      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"type":"transaction"})")), "1", kRules)));
+  CHECK(std::holds_alternative<Skipped>(ProcessRecord(
+      EncodeRawEvent(MakeRaw(IngestEndpoint::kEnvelope, "{}\n{\"type\":\"client_report\"}\n{}")), "1", kRules)));
 }
 
 TEST_CASE("client IPs that are not addresses are dropped", "[unit][worker]") {
   auto raw = MakeRaw(IngestEndpoint::kStore, "{}");
   raw.client_ip = "'; DROP TABLE events; --";
-  auto result = ProcessRecord(EncodeRawEvent(raw), "1");
+  auto result = ProcessRecord(EncodeRawEvent(raw), "1", kRules);
   REQUIRE(std::holds_alternative<ProcessedEvent>(result));
   CHECK(std::get<ProcessedEvent>(result).client_ip.empty());
 }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "rookery/core/expected.hpp"
 
 namespace rookery::normalize {
@@ -56,5 +58,8 @@ struct Context {
 
 /// Fails only when the document is not a JSON object; bad fields are dropped, not fatal.
 Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context& context);
+/// The same on an already parsed document (parsed with kParseNanAndInfFlag), which it rewrites in
+/// place into its storable form: callers that also group the event parse it only once.
+Expected<Event, std::string> NormalizeEvent(rapidjson::Document& document, const Context& context);
 
 }  // namespace rookery::normalize

@@ -1,0 +1,38 @@
+// The worker's copy of each project's grouping rules, loaded from PostgreSQL on first use and
+// refreshed after a short time, so a rule saved in the web app applies within seconds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include <pqxx/connection>
+
+#include "rookery/grouping/sentry_grouping.hpp"
+
+namespace rookery::worker {
+
+class RulesCache {
+ public:
+  explicit RulesCache(std::chrono::seconds max_age = std::chrono::seconds(10)) : max_age_(max_age) {}
+
+  /// The project's rules, from `connection` when missing or older than max_age. Throws pqxx
+  /// errors. Rules that do not parse are logged and ignored (none apply) rather than blocking
+  /// the project's events.
+  const grouping::ProjectRules& Get(pqxx::connection& connection, std::int64_t project_id);
+
+  /// Parses both rule texts; the error names which one is broken. Exposed for tests.
+  static Expected<grouping::ProjectRules, std::string> Parse(const std::string& fingerprinting,
+                                                             const std::string& stacktrace);
+
+ private:
+  struct Entry {
+    grouping::ProjectRules rules;
+    std::chrono::steady_clock::time_point loaded;
+  };
+  std::chrono::seconds max_age_;
+  std::unordered_map<std::int64_t, Entry> entries_;
+};
+
+}  // namespace rookery::worker
