@@ -203,7 +203,7 @@ void MakeStorable(Value& value, rapidjson::Document::AllocatorType& allocator) {
 
 Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context& context) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseNanAndInfFlag>(json.data(), json.size());
+  doc.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) return MakeUnexpected(std::string("event is not valid JSON"));
   return NormalizeEvent(doc, context);
 }

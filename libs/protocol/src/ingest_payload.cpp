@@ -5,6 +5,7 @@
 
 #include "rookery/core/strings.hpp"
 #include "rookery/protocol/envelope.hpp"
+#include "rookery/protocol/json_limits.hpp"
 
 namespace rookery::protocol {
 namespace {
@@ -25,6 +26,7 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     return true;
   }
   bool Null() {
+    if (expect_event_id_) event_id_null_ = true;
     expect_event_id_ = false;
     return true;
   }
@@ -37,8 +39,7 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     if (depth_ == 0) top_level_is_object_ = true;
     if (expect_event_id_) event_id_is_string_ = false;
     expect_event_id_ = false;
-    ++depth_;
-    return true;
+    return Descend();
   }
   bool EndObject(rapidjson::SizeType) {
     --depth_;
@@ -48,8 +49,7 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     if (depth_ == 0) top_level_is_object_ = false;
     if (expect_event_id_) event_id_is_string_ = false;
     expect_event_id_ = false;
-    ++depth_;
-    return true;
+    return Descend();
   }
   bool EndArray(rapidjson::SizeType) {
     --depth_;
@@ -63,8 +63,10 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
   bool Uint64(std::uint64_t) { return Scalar(); }
   bool Double(double) { return Scalar(); }
 
+  bool too_deep_ = false;
   bool top_level_is_object_ = false;
   bool has_event_id_key_ = false;
+  bool event_id_null_ = false;
   bool event_id_is_string_ = true;
   std::string event_id_;  // empty when absent or null
 
@@ -73,6 +75,13 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     if (expect_event_id_) event_id_is_string_ = false;
     if (depth_ == 0) top_level_is_object_ = false;
     expect_event_id_ = false;
+    return true;
+  }
+  bool Descend() {
+    if (++depth_ > static_cast<int>(kMaxJsonDepth)) {
+      too_deep_ = true;
+      return false;  // stops the parse
+    }
     return true;
   }
   int depth_ = 0;
@@ -84,13 +93,17 @@ Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view j
   EventIdScanner scanner;
   rapidjson::Reader reader;
   rapidjson::MemoryStream stream(json.data(), json.size());
-  // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event.
-  const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag>(stream, scanner);
+  // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event. Iterative, and
+  // depth-capped by the scanner: the body is untrusted.
+  const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(stream, scanner);
+  if (scanner.too_deep_) {
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
+  }
   if (result.IsError() || !scanner.top_level_is_object_) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson,
                                           result.IsError() ? "body is not valid JSON" : "event must be a JSON object"));
   }
-  if (!scanner.has_event_id_key_ || (scanner.event_id_is_string_ && scanner.event_id_.empty())) {
+  if (!scanner.has_event_id_key_ || scanner.event_id_null_) {
     return std::optional<EventId>{};
   }
   if (!scanner.event_id_is_string_) {

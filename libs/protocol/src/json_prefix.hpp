@@ -6,7 +6,9 @@
 #include <rapidjson/memorystream.h>
 
 #include <optional>
+
 #include <string_view>
+#include "rookery/protocol/json_limits.hpp"
 
 namespace rookery::protocol::internal {
 
@@ -15,8 +17,10 @@ namespace rookery::protocol::internal {
 inline std::optional<std::size_t> ParseJsonPrefix(std::string_view text, rapidjson::Document& doc) {
   rapidjson::MemoryStream memory(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
-  doc.ParseStream<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseNanAndInfFlag>(stream);
-  if (doc.HasParseError()) {
+  // Iterative: a header is untrusted input and must not recurse once per nesting level.
+  doc.ParseStream<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(
+      stream);
+  if (doc.HasParseError() || JsonDepth(doc) > kMaxJsonDepth) {
     return std::nullopt;
   }
   return stream.Tell();

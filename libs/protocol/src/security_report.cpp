@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "rookery/protocol/json_limits.hpp"
+
 namespace rookery::protocol {
 namespace {
 
@@ -54,9 +56,12 @@ void Str(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& text)
 
 Expected<std::string, IngestError> SecurityReportToEvent(std::string_view body, const SecurityReportContext& context) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "security report is not valid JSON"));
+  }
+  if (JsonDepth(doc) > kMaxJsonDepth) {  // the report is copied with a recursive Accept() below
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
   }
   const Value* report = nullptr;
   bool expect_ct = false;

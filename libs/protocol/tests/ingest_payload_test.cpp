@@ -99,3 +99,19 @@ TEST_CASE("event ids are read from the top level only, in every JSON shape", "[u
   CHECK(InspectStoreBody(R"({"a":[1,2,{"b":"c"}],"event_id":"FC6D8C0C-43FC-4630-AD85-0EE518F1B9D0"})")
             ->event_id.ToHex() == "fc6d8c0c43fc4630ad850ee518f1b9d0");
 }
+
+TEST_CASE("deeply nested JSON is refused, not a stack overflow", "[unit][protocol]") {
+  const std::string deep_array(300000, '[');
+  CHECK(InspectStoreBody("{\"a\":" + deep_array).error().cause == "JSON nested too deep");
+  CHECK(InspectEnvelopeBody("{}\n{\"type\":\"event\"}\n{\"a\":" + deep_array).error().code ==
+        IngestErrorCode::kBadJson);
+  CHECK(InspectEnvelopeBody(deep_array + "\n").error().cause == "invalid envelope header");
+  // Nesting up to the limit is fine.
+  std::string ok = "{\"a\":";
+  for (int i = 0; i < 100; ++i) ok += "[";
+  for (int i = 0; i < 100; ++i) ok += "]";
+  ok += "}";
+  CHECK(InspectStoreBody(ok).has_value());
+  // An empty event_id is not an id (Relay refuses it); null means "none".
+  CHECK(InspectStoreBody(R"({"event_id":""})").error().code == IngestErrorCode::kBadEventId);
+}

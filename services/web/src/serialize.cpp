@@ -298,7 +298,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Str(w, issue.type);
   Key(w, "metadata");
   rapidjson::Document metadata;
-  metadata.Parse(issue.metadata_json.c_str());
+  metadata.Parse<rapidjson::kParseIterativeFlag>(issue.metadata_json.c_str());
   if (metadata.HasParseError()) {
     w.StartObject();
     w.EndObject();
@@ -333,7 +333,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
 
 std::string SerializeEvent(const EventRow& event) {
   rapidjson::Document doc;
-  doc.Parse(event.data_json.c_str());
+  doc.Parse<rapidjson::kParseIterativeFlag>(event.data_json.c_str());
   if (doc.HasParseError() || !doc.IsObject()) doc.SetObject();
 
   rapidjson::StringBuffer buffer;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "rookery/protocol/envelope.hpp"
+#include "rookery/protocol/json_limits.hpp"
 
 namespace rookery::worker {
 namespace {
@@ -41,9 +42,14 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   }
 
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseNanAndInfFlag>(event_json.data(), event_json.size());
+  document.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(event_json.data(), event_json.size());
   if (document.HasParseError()) {
     return DeadLetter{"event is not valid JSON"};
+  }
+  // Normalization, grouping and serialization walk the tree recursively: the relay refuses deeper
+  // documents, and a message that bypassed it must not take the worker down either.
+  if (protocol::JsonDepth(document) > protocol::kMaxJsonDepth) {
+    return DeadLetter{"event JSON nested too deep"};
   }
   if (document.IsObject()) {
     if (auto type = document.FindMember("type"); type != document.MemberEnd() && type->value.IsString() &&

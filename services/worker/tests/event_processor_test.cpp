@@ -86,6 +86,12 @@ TEST_CASE("what cannot be processed is dead-lettered or skipped, never thrown", 
       EncodeRawEvent(MakeRaw(IngestEndpoint::kEnvelope, "{}\n{\"type\":\"client_report\"}\n{}")), "1", kRules)));
 }
 
+TEST_CASE("a document nested too deep is dead-lettered, not a crash", "[unit][worker]") {
+  const std::string deep = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  CHECK(std::holds_alternative<DeadLetter>(
+      ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, deep)), "1", kRules)));
+}
+
 TEST_CASE("client IPs that are not addresses are dropped", "[unit][worker]") {
   auto raw = MakeRaw(IngestEndpoint::kStore, "{}");
   raw.client_ip = "'; DROP TABLE events; --";
