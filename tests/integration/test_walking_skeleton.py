@@ -159,6 +159,8 @@ class WalkingSkeletonTest(unittest.TestCase):
             ("oversized body", store, b"{" + b" " * (300 * 1024) + b"}", self.stack.auth_header(), 413, None),
             ("decompression bomb", store, gzip_bytes(b"{\"m\":\"" + b"A" * (3 * 1024 * 1024) + b"\"}"),
              {**self.stack.auth_header(), "Content-Encoding": "gzip"}, 413, None),
+            ("deeply nested JSON (1 KB gzipped)", store, gzip_bytes(b'{"a":' + b"[" * 300000),
+             {**self.stack.auth_header(), "Content-Encoding": "gzip"}, 400, "invalid JSON data"),
             ("bad event id", store, b'{"event_id":"not-a-uuid"}', self.stack.auth_header(), 400, "invalid JSON data"),
             ("bad project id", "/api/zero/store/", good, self.stack.auth_header(), 400, "bad project path parameter"),
             ("broken envelope", f"/api/{self.stack.project_id}/envelope/", b"{}\n{\"type\":\"event\",\"length\":999}\n{}",
@@ -173,6 +175,7 @@ class WalkingSkeletonTest(unittest.TestCase):
                     self.assertEqual(result.json()["detail"], detail)
                     self.assertTrue(result.headers.get("X-Sentry-Error"))
         self.assertEqual(self.stack.kafka_count(), before, "a rejected request reached Kafka")
+        self.assertEqual(self.stack.relay_get("/healthz").status, 200)  # and the relay is still there
 
     def test_6_api_auth_and_tenant_isolation(self):
         issues_path = f"/api/0/projects/{self.org}/{self.project}/issues/"
