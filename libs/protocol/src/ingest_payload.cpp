@@ -1,6 +1,5 @@
 #include "rookery/protocol/ingest_payload.hpp"
 
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include "rookery/core/strings.hpp"
@@ -90,18 +89,24 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
 
 // Parses an event JSON object and returns its event_id (nullopt if it has none).
 Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view json) {
+  // RapidJSON's SIMD scanning needs a null-terminated StringStream; an envelope item is a view into
+  // the envelope, so it is copied (a memcpy, far cheaper than scanning byte by byte).
+  const std::string terminated(json);
   EventIdScanner scanner;
   rapidjson::Reader reader;
-  rapidjson::MemoryStream stream(json.data(), json.size());
+  rapidjson::StringStream stream(terminated.c_str());
   // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event. Iterative, and
-  // depth-capped by the scanner: the body is untrusted.
+  // depth-capped by the scanner: the body is untrusted. The whole text must be one value (a NUL
+  // inside it would end a StringStream early, hence the position check).
   const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(stream, scanner);
+  const bool consumed_all = stream.Tell() == terminated.size();
   if (scanner.too_deep_) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
   }
-  if (result.IsError() || !scanner.top_level_is_object_) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson,
-                                          result.IsError() ? "body is not valid JSON" : "event must be a JSON object"));
+  if (result.IsError() || !consumed_all || !scanner.top_level_is_object_) {
+    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, result.IsError() || !consumed_all
+                                                                         ? "body is not valid JSON"
+                                                                         : "event must be a JSON object"));
   }
   if (!scanner.has_event_id_key_ || scanner.event_id_null_) {
     return std::optional<EventId>{};

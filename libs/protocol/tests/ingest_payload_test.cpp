@@ -115,3 +115,9 @@ TEST_CASE("deeply nested JSON is refused, not a stack overflow", "[unit][protoco
   // An empty event_id is not an id (Relay refuses it); null means "none".
   CHECK(InspectStoreBody(R"({"event_id":""})").error().code == IngestErrorCode::kBadEventId);
 }
+
+TEST_CASE("a NUL byte inside a body is not the end of it", "[unit][protocol]") {
+  const std::string with_nul("{\"a\":1}\0garbage", 15);
+  CHECK(InspectStoreBody(with_nul).error().code == IngestErrorCode::kBadJson);
+  CHECK(InspectStoreBody(std::string("{\"a\":\"x\0y\"}", 11)).error().code == IngestErrorCode::kBadJson);
+}

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -36,6 +38,18 @@ int RunRelay(const RelayConfig& config) {
   server.Start();
   spdlog::info("relay listening on {}:{} ({} threads), producing to {}", config.http.address, server.Port(),
                config.threads, config.topic);
+
+  // Overdue broker acknowledgements are answered 503 by one periodic sweep.
+  boost::asio::steady_timer sweeper(ioc);
+  std::function<void()> sweep = [&] {
+    sweeper.expires_after(std::chrono::milliseconds(200));
+    sweeper.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      ingest.ExpireOverdue(std::chrono::steady_clock::now());
+      sweep();
+    });
+  };
+  sweep();
 
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {

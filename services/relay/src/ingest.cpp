@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <charconv>
 
 #include "http_status.hpp"
@@ -291,20 +288,7 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, 
   const std::string message = protocol::EncodeRawEvent(event);
   const kafka::Headers headers = {
       {std::string(protocol::kContractHeader), std::to_string(protocol::kRawEventContractVersion)}};
-  // librdkafka's idempotent producer holds messages while no broker is reachable, past
-  // message.timeout.ms; the SDK gets its 503 at this deadline all the same. Should the message
-  // still be delivered later, the SDK's retry carries the same event id and is deduplicated.
-  auto deadline = std::make_shared<boost::asio::steady_timer>(
-      boost::asio::make_strand(ioc_), config_.producer.delivery_timeout + std::chrono::seconds(1));
-  deadline->async_wait([this, exchange, event_hex](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the delivery report came first
-    metrics_.rejected.With({"broker_timeout"}).Inc();
-    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
-    response.set(bhttp::field::retry_after, "10");
-    Answer(std::move(response), exchange);
-  });
-  auto on_delivery = [this, exchange, event_hex, deadline, empty_success](const kafka::DeliveryReport& report) {
-    boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
+  auto on_delivery = [this, exchange, event_hex, empty_success](const kafka::DeliveryReport& report) {
     if (report.delivered) {
       metrics_.accepted.Inc();
       Answer(empty_success ? http::MakeResponse(http::Status::ok, "", "text/plain")
@@ -318,6 +302,16 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, 
     response.set(bhttp::field::retry_after, "10");
     Answer(std::move(response), exchange);
   };
+  {
+    // librdkafka's idempotent producer holds messages while no broker is reachable, past
+    // message.timeout.ms; the SDK gets its 503 at this deadline all the same (ExpireOverdue).
+    // Should the message still be delivered later, the SDK's retry carries the same event id and is
+    // deduplicated. Registered before Send, so no answer can escape it.
+    const auto deadline =
+        std::chrono::steady_clock::now() + config_.producer.delivery_timeout + std::chrono::seconds(1);
+    std::lock_guard lock(pending_mutex_);
+    pending_.push_back(PendingAnswer{deadline, exchange});
+  }
   // Key: the event id's 16 bytes, so load spreads evenly over partitions (docs/architecture.md).
   switch (producer_.Send(config_.topic, event.event_id.AsBytes(), message, headers, std::move(on_delivery))) {
     case kafka::SendStatus::kEnqueued: return;
@@ -325,7 +319,25 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, 
     case kafka::SendStatus::kQueueFull: unavailable("event queue full, retry later", "1"); break;
     case kafka::SendStatus::kError: unavailable("event queue unavailable", "10"); break;
   }
-  boost::asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
+}
+
+void IngestHandler::ExpireOverdue(std::chrono::steady_clock::time_point now) {
+  std::vector<Exchange> overdue;
+  {
+    std::lock_guard lock(pending_mutex_);
+    // Answered entries leave from the front as they come; acknowledgements arrive roughly in order,
+    // so the queue stays short unless a message is stuck, and then only until its deadline.
+    while (!pending_.empty() && (pending_.front().exchange.answered->load() || pending_.front().deadline <= now)) {
+      if (!pending_.front().exchange.answered->load()) overdue.push_back(std::move(pending_.front().exchange));
+      pending_.pop_front();
+    }
+  }
+  for (const Exchange& exchange : overdue) {
+    metrics_.rejected.With({"broker_timeout"}).Inc();
+    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
+    response.set(bhttp::field::retry_after, "10");
+    Answer(std::move(response), exchange);
+  }
 }
 
 }  // namespace rookery::relay

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +48,9 @@ class IngestHandler {
                 kafka::Producer& producer, metrics::Registry& registry);
   void operator()(http::Incoming&& incoming, http::Responder responder);
   bool Ready() const;
+  /// Answers 503 to every request whose broker acknowledgement is overdue; the app calls it a few
+  /// times a second. Cheaper than a timer per request, and all deadlines are the same length.
+  void ExpireOverdue(std::chrono::steady_clock::time_point now);
 
  private:
   // One request's context: answers through it are counted by route and status, and timed. Only
@@ -65,6 +70,14 @@ class IngestHandler {
   /// The key, if it may send to the route's project (any project for /api/store/).
   std::optional<ProjectKey> Authorize(const std::string& public_key, const IngestRoute& route) const;
   std::string ClientIp(const http::Incoming& incoming) const;
+
+  struct PendingAnswer {
+    std::chrono::steady_clock::time_point deadline;
+    Exchange exchange;
+  };
+  // Requests waiting for Kafka, oldest first (deadlines grow with insertion order).
+  std::mutex pending_mutex_;
+  std::deque<PendingAnswer> pending_;
 
   boost::asio::io_context& ioc_;
   const RelayConfig& config_;
