@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import unittest
 import uuid
 
 BUILD_DIR = os.environ.get("ROOKERY_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -302,6 +303,31 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class StackTestCase(unittest.TestCase):
+    """One stack for a whole test class: started once, stopped at the end (every service must exit
+    0 on SIGTERM), and its logs printed when a test fails. Subclasses may set RELAY_ENV."""
+
+    RELAY_ENV = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(relay_env=cls.RELAY_ENV).start()
+        cls.org = cls.stack.credentials["ROOKERY_ORG"]
+        cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
+
+    @classmethod
+    def tearDownClass(cls):
+        codes = cls.stack.stop()
+        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
+
+    def run(self, result=None):
+        failures = len(result.failures) + len(result.errors) if result is not None else 0
+        outcome = super().run(result)
+        if result is not None and len(result.failures) + len(result.errors) > failures:
+            self.stack.dump_logs()
+        return outcome
 
 
 def gzip_bytes(data):

@@ -28,7 +28,7 @@ import uuid
 import zlib
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from rookery_stack import PYTHON, Stack, wait_for
+from rookery_stack import PYTHON, StackTestCase, wait_for
 
 CLIENTS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "clients"))
 sys.path.insert(0, CLIENTS_DIR)
@@ -102,18 +102,7 @@ def envelope_items(body):
     return header, items
 
 
-class RealClientsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-        cls.org = cls.stack.credentials["ROOKERY_ORG"]
-        cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
-
-    @classmethod
-    def tearDownClass(cls):
-        codes = cls.stack.stop()
-        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
-
+class RealClientsTest(StackTestCase):
     def setUp(self):
         self.tap = WireTap(self.stack.relay_port)
         self.dsn = self.tap.dsn(self.stack.dsn)
@@ -129,7 +118,6 @@ class RealClientsTest(unittest.TestCase):
             for request, response in self.tap.exchanges():
                 print(request.summary(), "->", response.start_line if response else "(no answer)",
                       response.body[:300] if response else b"")
-            self.stack.dump_logs()
         return outcome
 
     # -- helpers -----------------------------------------------------------------------------------

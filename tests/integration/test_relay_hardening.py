@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from rookery_stack import Stack, http_request, wait_for
+from rookery_stack import StackTestCase, http_request, wait_for
 
 
 def read_until_closed(sock, timeout):
@@ -25,26 +25,13 @@ def read_until_closed(sock, timeout):
     return None
 
 
-class RelayHardeningTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(relay_env={
-            "ROOKERY_RELAY_READ_TIMEOUT_MS": "1500",
-            "ROOKERY_RELAY_IDLE_TIMEOUT_MS": "2000",
-            "ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP": "16",
-            "ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP": "50",
-        }).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        codes = cls.stack.stop()
-        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
-
-    def run(self, result=None):
-        outcome = super().run(result)
-        if result is not None and (result.failures or result.errors):
-            self.stack.dump_logs()
-        return outcome
+class RelayHardeningTest(StackTestCase):
+    RELAY_ENV = {
+        "ROOKERY_RELAY_READ_TIMEOUT_MS": "1500",
+        "ROOKERY_RELAY_IDLE_TIMEOUT_MS": "2000",
+        "ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP": "16",
+        "ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP": "50",
+    }
 
     def connect(self):
         return socket.create_connection(("127.0.0.1", self.stack.relay_port), timeout=5)

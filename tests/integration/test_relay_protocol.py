@@ -10,31 +10,16 @@ import unittest
 import uuid
 import zlib
 
-from rookery_stack import Stack, http_request, wait_for
+from rookery_stack import StackTestCase, http_request, wait_for
 
 
-class RelayProtocolTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(relay_env={
-            # Short enough for the outage test to see both paths to 503 quickly.
-            "ROOKERY_RELAY_BROKER_DOWN_GRACE_MS": "1500",
-            "ROOKERY_KAFKA_DELIVERY_TIMEOUT_MS": "4000",
-            "ROOKERY_MAX_ATTACHMENT_BYTES": str(64 * 1024),
-        }).start()
-        cls.org = cls.stack.credentials["ROOKERY_ORG"]
-        cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
-
-    @classmethod
-    def tearDownClass(cls):
-        codes = cls.stack.stop()
-        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
-
-    def run(self, result=None):
-        outcome = super().run(result)
-        if result is not None and (result.failures or result.errors):
-            self.stack.dump_logs()
-        return outcome
+class RelayProtocolTest(StackTestCase):
+    RELAY_ENV = {
+        # Short enough for the outage test to see both paths to 503 quickly.
+        "ROOKERY_RELAY_BROKER_DOWN_GRACE_MS": "1500",
+        "ROOKERY_KAFKA_DELIVERY_TIMEOUT_MS": "4000",
+        "ROOKERY_MAX_ATTACHMENT_BYTES": str(64 * 1024),
+    }
 
     def wait_issue(self, title):
         def find():

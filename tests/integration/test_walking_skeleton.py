@@ -7,7 +7,7 @@ import os
 import unittest
 import zlib
 
-from rookery_stack import Stack, gzip_bytes, wait_for
+from rookery_stack import StackTestCase, gzip_bytes, wait_for
 
 # Sentry groups an exception with a stack trace by its frames, not its message: each tag raises
 # from a function of its own, so each tag is an issue of its own, as it would be in Sentry.
@@ -22,25 +22,15 @@ except ValueError:
 """
 
 
-class WalkingSkeletonTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        # A small body limit keeps the oversized-body test quick.
-        cls.stack = Stack(relay_env={"ROOKERY_RELAY_MAX_BODY_BYTES": str(256 * 1024)}).start()
-        cls.org = cls.stack.credentials["ROOKERY_ORG"]
-        cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
+class WalkingSkeletonTest(StackTestCase):
+    # A small body limit keeps the oversized-body test quick.
+    RELAY_ENV = {"ROOKERY_RELAY_MAX_BODY_BYTES": str(256 * 1024)}
 
     @classmethod
     def tearDownClass(cls):
         codes = cls.stack.stop()
         # Every service must exit cleanly on SIGTERM (relay drains and flushes, worker commits).
         assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
-
-    def run(self, result=None):
-        outcome = super().run(result)
-        if result is not None and (result.failures or result.errors):
-            self.stack.dump_logs()
-        return outcome
 
     def issues(self, query=None):
         path = f"/api/0/projects/{self.org}/{self.project}/issues/"

@@ -6,14 +6,17 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "rookery/http/response.hpp"
 
@@ -368,6 +371,19 @@ void Server::BeginShutdown(std::chrono::milliseconds grace, std::function<void()
   }
   auto timer = std::make_shared<net::steady_timer>(shared_->ioc);
   WaitForDrain(shared_, timer, std::chrono::steady_clock::now() + grace, std::move(on_drained));
+}
+
+void RunUntilSignalled(net::io_context& ioc, Server& server, int threads, std::chrono::milliseconds grace) {
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const beast::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: draining {} connections", signal, server.OpenConnections());
+    server.BeginShutdown(grace, [&ioc] { ioc.stop(); });
+  });
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& thread : pool) thread.join();
 }
 
 }  // namespace rookery::http

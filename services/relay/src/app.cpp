@@ -2,11 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
-#include <thread>
-#include <vector>
 
 #include "ingest.hpp"
 #include "key_cache.hpp"
@@ -51,17 +48,7 @@ int RunRelay(const RelayConfig& config) {
   };
   sweep();
 
-  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: draining {} connections", signal, server.OpenConnections());
-    server.BeginShutdown(config.shutdown_grace, [&ioc] { ioc.stop(); });
-  });
-
-  std::vector<std::thread> pool;
-  for (int i = 1; i < config.threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& thread : pool) thread.join();
+  http::RunUntilSignalled(ioc, server, config.threads, config.shutdown_grace);
 
   loader.Stop();
   const bool flushed = producer.Close(config.shutdown_grace);

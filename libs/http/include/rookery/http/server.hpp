@@ -80,4 +80,8 @@ class Server {
   std::shared_ptr<Shared> shared_;
 };
 
+/// Runs `ioc` on `threads` threads until SIGINT or SIGTERM, then drains `server` (see
+/// BeginShutdown) for up to `grace` and returns once every thread has left the io_context.
+void RunUntilSignalled(boost::asio::io_context& ioc, Server& server, int threads, std::chrono::milliseconds grace);
+
 }  // namespace rookery::http
