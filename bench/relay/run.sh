@@ -51,7 +51,7 @@ for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 RELAY_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 CEILING_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")" ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_RELAY_BIND=127.0.0.1 \
-ROOKERY_RELAY_THREADS=$THREADS ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP=0 ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP=0 \
+ROOKERY_RELAY_THREADS=${RELAY_THREADS:-$THREADS} ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP=0 ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP=0 \
 ROOKERY_LOG_LEVEL=warn "$BUILD/services/relay/rookery-relay" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 PIDS+=($RELAY_PID)
