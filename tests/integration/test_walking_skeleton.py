@@ -187,6 +187,37 @@ class WalkingSkeletonTest(StackTestCase):
                 self.assertEqual(result.json()["detail"], "The requested resource does not exist")
         self.assertEqual(self.stack.api("/api/0/projects/outsider-org/outsider-project/issues/", token=token), [])
 
+    def test_9_an_event_the_database_refuses_is_dead_lettered_and_its_batch_survives(self):
+        store = f"/api/{self.stack.project_id}/store/"
+        # Bytes that are not UTF-8 inside a JSON string are repaired (U+FFFD), not lost.
+        broken = b'{"message": "broken \xff\xfe bytes"}'
+        self.assertEqual(self.stack.relay_post(store, broken, self.stack.auth_header()).status, 200)
+        wait_for(lambda: self.issue_titled("broken \ufffd\ufffd bytes"), 15, message="the repaired event")
+
+        # An event whose project is deleted while it waits in Kafka: the database refuses it (its
+        # project is gone), it is dead-lettered, and the events batched with it are stored.
+        doomed = self.stack.bootstrap("doomed@example.com", "doomed-org", "doomed-project")
+        doomed_key = doomed["ROOKERY_DSN"].split("//")[1].split("@")[0]
+        doomed_store = f"/api/{doomed['ROOKERY_PROJECT_ID']}/store/"
+        wait_for(lambda: self.stack.relay_post(doomed_store, b"{}", self.stack.auth_header(doomed_key)).status == 200,
+                 5, message="the doomed project's key")
+        wait_for(lambda: self.stack.sql("SELECT count(*) FROM events WHERE project_id = "
+                                        f"{doomed['ROOKERY_PROJECT_ID']}") == [["1"]], 15, message="the probe stored")
+        self.assertEqual(self.stack.stop_service("worker"), 0)
+        events = [(store, self.stack.auth_header(), {"message": "sent with the refused one x"}),
+                  (doomed_store, self.stack.auth_header(doomed_key), {"message": "for a project about to go"}),
+                  (store, self.stack.auth_header(), {"message": "sent with the refused one y"}),
+                  (store, self.stack.auth_header(), {"message": "sent with the refused one z"})]
+        for path, headers, event in events:
+            self.assertEqual(self.stack.relay_post(path, json.dumps(event).encode(), headers).status, 200)
+        self.stack.sql(f"DELETE FROM projects WHERE id = {doomed['ROOKERY_PROJECT_ID']}")
+        self.stack.start_service("worker")
+        for letter in "xyz":
+            wait_for(lambda: self.issue_titled(f"sent with the refused one {letter}"), 30, message=letter)
+        wait_for(lambda: self.stack.sql("SELECT count(*) FROM dead_letters WHERE reason LIKE "
+                                        "'database refused event%'") == [["1"]], 15, message="one dead letter")
+        self.assertIn("writing its events one by one", self.stack.log_text("worker"))
+
     def test_8_project_fingerprint_rules_apply(self):
         # A project whose rules are saved before its first event: two different errors, one rule,
         # one issue titled by the rule.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
@@ -63,18 +64,25 @@ std::string NormalizePlatform(const std::string& platform) {
   return std::find(kKnown.begin(), kKnown.end(), platform) != kKnown.end() ? platform : "other";
 }
 
-std::int64_t ReadTimestamp(const Value& doc, std::int64_t fallback) {
+// Sentry's rules: a timestamp more than a minute ahead of the receive time, or older than the
+// maximum age, is replaced by the receive time (the SDK's clock is wrong, or the event is stale).
+constexpr std::int64_t kMaxFutureMs = 60 * 1000;
+constexpr std::int64_t kMaxAgeMs = 30LL * 24 * 3600 * 1000;
+
+std::int64_t ReadTimestamp(const Value& doc, std::int64_t received) {
   auto it = doc.FindMember("timestamp");
-  if (it == doc.MemberEnd()) return fallback;
+  if (it == doc.MemberEnd()) return received;
+  std::int64_t timestamp = received;
   if (it->value.IsNumber()) {
     const double seconds = it->value.GetDouble();
-    if (std::isfinite(seconds) && seconds > 0) return static_cast<std::int64_t>(seconds * 1000.0);
-    return fallback;
+    // Bounded before converting: a double beyond int64 milliseconds is undefined behaviour.
+    if (std::isfinite(seconds) && seconds > 0 && seconds < 1e14)
+      timestamp = static_cast<std::int64_t>(seconds * 1000.0);
+  } else if (it->value.IsString()) {
+    if (auto parsed = ParseIso8601Millis({it->value.GetString(), it->value.GetStringLength()})) timestamp = *parsed;
   }
-  if (it->value.IsString()) {
-    if (auto parsed = ParseIso8601Millis({it->value.GetString(), it->value.GetStringLength()})) return *parsed;
-  }
-  return fallback;
+  if (received > 0 && (timestamp > received + kMaxFutureMs || timestamp < received - kMaxAgeMs)) return received;
+  return timestamp;
 }
 
 std::string ReadMessage(const Value& doc) {
@@ -176,18 +184,71 @@ std::string DeriveCulprit(const Event& event) {
   return where + " in " + frame.function;
 }
 
+// Length of the valid UTF-8 sequence at text[i], or 0 if there is none (overlongs, surrogates and
+// code points above U+10FFFF are invalid too, as PostgreSQL judges them).
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length;
+  unsigned char low = 0x80, high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// Text PostgreSQL accepts: invalid UTF-8 becomes U+FFFD and NUL characters are removed. nullopt
+// when the text is fine as it is (the common case, checked without copying).
+std::optional<std::string> StorableText(std::string_view text) {
+  bool clean = true;
+  for (std::size_t i = 0; i < text.size() && clean;) {
+    const std::size_t length = text[i] == '\0' ? 0 : Utf8SequenceLength(text, i);
+    if (length == 0) clean = false;
+    i += length;
+  }
+  if (clean) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\0') {
+      ++i;
+      continue;
+    }
+    const std::size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 // Rewrites values jsonb cannot hold, in place.
 void MakeStorable(Value& value, rapidjson::Document::AllocatorType& allocator) {
   if (value.IsDouble() && !std::isfinite(value.GetDouble())) {
     value.SetNull();
   } else if (value.IsString()) {
-    std::string_view text(value.GetString(), value.GetStringLength());
-    if (text.find('\0') != std::string_view::npos) {
-      std::string cleaned;
-      for (char c : text) {
-        if (c != '\0') cleaned.push_back(c);
-      }
-      value.SetString(cleaned.c_str(), static_cast<rapidjson::SizeType>(cleaned.size()), allocator);
+    if (auto cleaned = StorableText({value.GetString(), value.GetStringLength()})) {
+      value.SetString(cleaned->c_str(), static_cast<rapidjson::SizeType>(cleaned->size()), allocator);
     }
   } else if (value.IsArray()) {
     for (Value& item : value.GetArray()) MakeStorable(item, allocator);
@@ -210,6 +271,8 @@ Expected<Event, std::string> NormalizeEvent(std::string_view json, const Context
 
 Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Context& context) {
   if (!doc.IsObject()) return MakeUnexpected(std::string("event is not a JSON object"));
+  // First, so that every field taken from the document below is storable text as well.
+  MakeStorable(doc, doc.GetAllocator());
 
   Event event;
   event.platform = NormalizePlatform(GetString(doc, "platform"));
@@ -252,7 +315,6 @@ Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Cont
   event.title = TruncateUtf8(event.title, kMaxTitleChars);
   event.culprit = TruncateUtf8(DeriveCulprit(event), kMaxTitleChars);
 
-  MakeStorable(doc, doc.GetAllocator());
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   doc.Accept(writer);

@@ -13,7 +13,7 @@ TEST_CASE("an exception event as sentry-python sends it", "[unit][normalize]") {
         {"filename":"app.py","module":"app.billing","function":"charge","lineno":4,"in_app":true},
         {"filename":"lib.py","module":"lib","function":"helper","lineno":2,"in_app":false}]}}]},
     "environment":"production","release":"app@1.0"})",
-                              {.received_at_ms = 5});
+                              {.received_at_ms = 1664532001000});
   REQUIRE(event.has_value());
   CHECK(event->title == "ZeroDivisionError: division by zero");
   CHECK(event->culprit == "app.billing in charge");
@@ -72,4 +72,25 @@ TEST_CASE("synthetic exceptions do not name the issue", "[unit][normalize]") {
   CHECK(message->title == "hello from node");
   auto untyped = NormalizeEvent(R"({"exception":{"values":[{"value":"something broke"}]}})", {});
   CHECK(untyped->title == "something broke");
+}
+
+TEST_CASE("timestamps far ahead or too old fall back to the receive time", "[unit][normalize]") {
+  const std::int64_t received = 1700000000000;
+  CHECK(NormalizeEvent(R"({"timestamp":1700000030})", {.received_at_ms = received})->timestamp_ms == 1700000030000);
+  CHECK(NormalizeEvent(R"({"timestamp":1e15})", {.received_at_ms = received})->timestamp_ms == received);
+  CHECK(NormalizeEvent(R"({"timestamp":1e300})", {.received_at_ms = received})->timestamp_ms == received);
+  CHECK(NormalizeEvent(R"({"timestamp":"2030-01-01T00:00:00Z"})", {.received_at_ms = received})->timestamp_ms ==
+        received);
+  CHECK(NormalizeEvent(R"({"timestamp":"2001-01-01T00:00:00Z"})", {.received_at_ms = received})->timestamp_ms ==
+        received);
+}
+
+TEST_CASE("invalid UTF-8 becomes U+FFFD in every field and in the stored JSON", "[unit][normalize]") {
+  auto event = NormalizeEvent(std::string("{\"message\":\"broken \xff\xfe bytes\",\"k\xc3\":\"\xed\xa0\x80\"}"), {});
+  REQUIRE(event.has_value());
+  CHECK(event->title == "broken \xEF\xBF\xBD\xEF\xBF\xBD bytes");
+  CHECK(event->storable_json.find("\xff") == std::string::npos);
+  CHECK(event->storable_json.find("\xed\xa0\x80") == std::string::npos);  // an encoded surrogate
+  auto fine = NormalizeEvent(R"({"message":"h\u00e9llo \u2603 \ud83d\ude00"})", {});
+  CHECK(fine->title == "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80");
 }

@@ -146,39 +146,71 @@ void PrepareStatements(pqxx::connection& connection) {
                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (topic, partition, \"offset\") DO NOTHING");
 }
 
+namespace {
+
+// Only errors about one event's own data (a value refused, its project deleted meanwhile) are
+// final for that event; anything else (connection, deadlock, timeout) fails the whole attempt.
+bool IsEventDataError(const pqxx::sql_error& e) {
+  return dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr;
+}
+
+// PostgreSQL's message may quote the refused bytes; a dead letter's reason must itself be storable.
+std::string PrintableReason(std::string_view what) {
+  std::string reason = "database refused event: ";
+  for (char c : what) reason.push_back(static_cast<unsigned char>(c) < 0x80 ? c : '?');
+  return reason;
+}
+
+void Count(const EventOutcome& outcome, BatchResult& result) {
+  if (outcome.inserted) {
+    ++result.inserted;
+  } else {
+    ++result.duplicates;
+  }
+  if (outcome.new_issue) ++result.new_issues;
+}
+
+}  // namespace
+
 BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   // A stable order (project, hash) makes concurrent workers take row locks in the same order.
   std::sort(batch.events.begin(), batch.events.end(), [](const ProcessedEvent& a, const ProcessedEvent& b) {
     return std::tie(a.raw.project_id, a.grouping.hashes.front()) <
            std::tie(b.raw.project_id, b.grouping.hashes.front());
   });
+  // The common case: the whole batch in one transaction.
+  try {
+    BatchResult result;
+    pqxx::work tx(connection);
+    for (const auto& processed : batch.events) Count(WriteEvent(tx, processed), result);
+    for (const auto& letter : batch.dead_letters) {
+      WriteDeadLetter(tx, letter);
+      ++result.dead_lettered;
+    }
+    tx.commit();
+    return result;
+  } catch (const pqxx::sql_error& e) {
+    if (!IsEventDataError(e)) throw;
+    spdlog::warn("batch refused by the database ({}); writing its events one by one", e.what());
+  }
+  // One event refused its data: every event in a transaction of its own, so only that one is
+  // dead-lettered. Each write is idempotent, so a crash half way through is replayed safely.
   BatchResult result;
-  pqxx::work tx(connection);
   for (const auto& processed : batch.events) {
     try {
-      // A savepoint per event: a value PostgreSQL refuses costs that event, not the batch.
-      pqxx::subtransaction savepoint(tx);
-      const EventOutcome outcome = WriteEvent(savepoint, processed);
-      savepoint.commit();
-      if (outcome.inserted) {
-        ++result.inserted;
-      } else {
-        ++result.duplicates;
-      }
-      if (outcome.new_issue) ++result.new_issues;
+      pqxx::work tx(connection);
+      const EventOutcome outcome = WriteEvent(tx, processed);
+      tx.commit();
+      Count(outcome, result);
     } catch (const pqxx::sql_error& e) {
-      // Only errors about this event's data (a value refused, its project deleted meanwhile) are
-      // final; anything else fails the batch, which the pipeline retries as a whole.
-      if (dynamic_cast<const pqxx::data_exception*>(&e) == nullptr &&
-          dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) == nullptr) {
-        throw;
-      }
+      if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
       batch.dead_letters.push_back(DeadLetterRecord{processed.topic, processed.partition, processed.offset,
-                                                    std::string("database refused event: ") + e.what(),
-                                                    processed.event.storable_json});
+                                                    PrintableReason(e.what()), processed.event.storable_json});
     }
   }
+  pqxx::work tx(connection);
   for (const auto& letter : batch.dead_letters) {
     WriteDeadLetter(tx, letter);
     ++result.dead_lettered;
