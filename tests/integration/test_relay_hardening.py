@@ -30,7 +30,8 @@ class RelayHardeningTest(StackTestCase):
         "ROOKERY_RELAY_READ_TIMEOUT_MS": "1500",
         "ROOKERY_RELAY_IDLE_TIMEOUT_MS": "2000",
         "ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP": "16",
-        "ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP": "50",
+        # Low enough that 150 requests trip it even on a slow, loaded machine.
+        "ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP": "20",
     }
 
     def connect(self):
@@ -88,10 +89,10 @@ class RelayHardeningTest(StackTestCase):
         url = f"http://127.0.0.1:{self.stack.relay_port}/healthz"
         statuses = [http_request(url) for _ in range(150)]
         limited = [r for r in statuses if r.status == 429]
-        self.assertTrue(limited, "150 requests at once were all served with a cap of 50/s")
+        self.assertTrue(limited, "150 requests at once were all served with a cap of 20/s")
         self.assertEqual(limited[0].headers.get("Retry-After"), "1")
         self.assertEqual(limited[0].headers.get("Access-Control-Allow-Origin"), "*")
-        self.assertGreaterEqual(sum(1 for r in statuses if r.status == 200), 50)
+        self.assertGreaterEqual(sum(1 for r in statuses if r.status == 200), 20)  # the burst
         self.wait_for_rate_budget()
         self.assertEqual(http_request(url).status, 200)
 
