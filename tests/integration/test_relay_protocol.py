@@ -228,8 +228,9 @@ class RelayProtocolTest(StackTestCase):
                 if during[-1].status == 503 and self.stack.relay_get("/readyz").status == 503:
                     break
             self.assertEqual(during[-1].status, 503)
-            # Bounded by the delivery timeout (4 s here) plus a second, even while librdkafka waits.
-            self.assertLess(slowest, 6.5)
+            # Bounded by the delivery timeout (4 s here) plus a second and the 0.2 s sweep, even while
+            # librdkafka waits; the margin absorbs a loaded machine.
+            self.assertLess(slowest, 8.0)
             self.assertIn("Retry-After", during[-1].headers)
             # Never a 200 for an event the broker could not take.
             self.assertNotIn(200, [r.status for r in during])
