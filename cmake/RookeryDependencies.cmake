@@ -19,11 +19,9 @@ add_library(rookery_rapidjson INTERFACE)
 target_include_directories(rookery_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIR})
 # std::string support and exceptions-free parse errors.
 target_compile_definitions(rookery_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1)
-# SSE2 is part of the x86-64 baseline, so every amd64 machine runs it: RapidJSON then scans
-# strings and whitespace 16 bytes at a time (only for null-terminated StringStream input).
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  target_compile_definitions(rookery_rapidjson INTERFACE RAPIDJSON_SSE2)
-endif()
+# Not RAPIDJSON_SSE2: its string scan reads up to 15 bytes past the end of the buffer (aligned
+# loads, harmless in practice but out of bounds, and AddressSanitizer rightly refuses it), and on
+# bench/relay its gain was within the machine's noise.
 add_library(rookery::rapidjson ALIAS rookery_rapidjson)
 
 add_library(rookery_boost INTERFACE)

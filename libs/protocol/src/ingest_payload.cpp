@@ -89,8 +89,8 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
 
 // Parses an event JSON object and returns its event_id (nullopt if it has none).
 Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view json) {
-  // RapidJSON's SIMD scanning needs a null-terminated StringStream; an envelope item is a view into
-  // the envelope, so it is copied (a memcpy, far cheaper than scanning byte by byte).
+  // A null-terminated copy: StringStream reads until NUL, and an envelope item is only a view into
+  // the envelope (the position check below catches a NUL inside the text).
   const std::string terminated(json);
   EventIdScanner scanner;
   rapidjson::Reader reader;
