@@ -1,5 +1,6 @@
 #include "rookery/protocol/ingest_payload.hpp"
 
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include "rookery/core/strings.hpp"
@@ -89,17 +90,15 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
 
 // Parses an event JSON object and returns its event_id (nullopt if it has none).
 Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view json) {
-  // A null-terminated copy: StringStream reads until NUL, and an envelope item is only a view into
-  // the envelope (the position check below catches a NUL inside the text).
-  const std::string terminated(json);
   EventIdScanner scanner;
   rapidjson::Reader reader;
-  rapidjson::StringStream stream(terminated.c_str());
+  // Reads the view in place (an envelope item is a view into the envelope, so no copy).
+  rapidjson::MemoryStream stream(json.data(), json.size());
   // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event. Iterative, and
-  // depth-capped by the scanner: the body is untrusted. The whole text must be one value (a NUL
-  // inside it would end a StringStream early, hence the position check).
+  // depth-capped by the scanner: the body is untrusted. The whole text must be one value: a NUL
+  // inside it reads as the end of input, hence the position check.
   const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(stream, scanner);
-  const bool consumed_all = stream.Tell() == terminated.size();
+  const bool consumed_all = stream.Tell() == json.size();
   if (scanner.too_deep_) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
   }
