@@ -44,6 +44,11 @@ def kafka_tool():
     return os.path.join(BUILD_DIR, "tests", "tools", "rookery-kafka-tool")
 
 
+def read_text(path):
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
 def wait_for(predicate, timeout, interval=0.05, message="condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -105,9 +110,9 @@ class Stack:
         self._psql(f"CREATE DATABASE {self.db_name}")
         self.bootstrap_file = os.path.join(self.dir, "broker.addr")
         self._spawn("devbroker", [binary("devbroker"), "--bootstrap-file", self.bootstrap_file], dict(os.environ))
-        wait_for(lambda: os.path.exists(self.bootstrap_file) and open(self.bootstrap_file).read().strip(), 10,
+        wait_for(lambda: os.path.exists(self.bootstrap_file) and read_text(self.bootstrap_file).strip(), 10,
                  message="dev broker bootstrap file")
-        self.brokers = open(self.bootstrap_file).read().strip()
+        self.brokers = read_text(self.bootstrap_file).strip()
         self.run_admin("migrate")
         self.credentials = self.bootstrap("admin@example.com", "acme", "backend")
         self.start_service("relay", self.relay_env)
@@ -159,7 +164,7 @@ class Stack:
         if "devbroker" in self.processes:
             self.stop_service("devbroker")
         try:
-            self._psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+            self._drop_database()
         finally:
             if os.environ.get("ROOKERY_KEEP_TEST_LOGS") != "1":
                 shutil.rmtree(self.dir, ignore_errors=True)
@@ -172,9 +177,25 @@ class Stack:
             self.processes[name] = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
                                                     env=env or self.env(), stdin=subprocess.DEVNULL)
 
+    def _drop_database(self):
+        # FORCE terminates the sessions left, but gives up if one outlives its five-second wait,
+        # which a loaded CI machine can stretch: retry, and name the sessions if it still fails.
+        for attempt in range(5):
+            try:
+                return self._psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
+            except subprocess.CalledProcessError as error:
+                if attempt == 4:
+                    sessions = subprocess.run(
+                        ["psql", self.admin_url, "-qAtc",
+                         f"SELECT pid, usename, application_name, state, query FROM pg_stat_activity "
+                         f"WHERE datname = '{self.db_name}'"], capture_output=True, text=True).stdout
+                    raise AssertionError(f"could not drop {self.db_name}: {error.stderr.strip()}\n"
+                                         f"sessions left:\n{sessions}") from error
+                time.sleep(1)
+
     def _psql(self, sql):
         subprocess.run(["psql", self.admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True,
-                       capture_output=True, timeout=60)
+                       capture_output=True, text=True, timeout=60)
 
     def sql(self, query):
         """Runs a query on the stack's database and returns stdout rows as lists of strings."""
