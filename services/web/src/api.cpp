@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <rapidjson/document.h>
 #include <boost/asio/post.hpp>
 #include <pqxx/pqxx>
+
 #include <sstream>
 
 #include "rookery/core/strings.hpp"
@@ -20,11 +22,14 @@ constexpr const char* kProjectForMember = "web_project_for_member";
 constexpr const char* kProjectIssues = "web_project_issues";
 constexpr const char* kIssueForMember = "web_issue_for_member";
 constexpr const char* kLatestEvent = "web_latest_event";
+constexpr const char* kSetIssueStatus = "web_set_issue_status";
 
 constexpr const char* kIssueColumns =
     "i.id, i.short_id, i.title, i.culprit, i.level, i.type, i.status, i.metadata::text, i.times_seen, "
     "(extract(epoch FROM i.first_seen) * 1000)::bigint, (extract(epoch FROM i.last_seen) * 1000)::bigint, "
-    "p.id, p.slug, p.name, coalesce(p.platform, ''), o.slug, i.platform, i.logger";
+    "p.id, p.slug, p.name, coalesce(p.platform, ''), o.slug, i.platform, i.logger, i.user_count, "
+    "coalesce((extract(epoch FROM i.ignore_until) * 1000)::bigint, 0), "
+    "coalesce(i.ignore_until_times_seen - i.times_seen, 0), coalesce(i.ignore_until_user_count - i.user_count, 0)";
 
 void Prepare(pqxx::connection& c) {
   // Only the token's SHA-256 is stored; hashing happens in the database so the comparison is
@@ -50,7 +55,17 @@ void Prepare(pqxx::connection& c) {
             "SELECT replace(event_id::text, '-', ''), issue_id, project_id, title, culprit, platform, level, "
             "environment, release, sdk_name, sdk_version, coalesce(host(client_ip), ''), "
             "(extract(epoch FROM timestamp) * 1000)::bigint, (extract(epoch FROM received_at) * 1000)::bigint, "
-            "data::text FROM events WHERE issue_id = $1 ORDER BY received_at DESC, event_id DESC LIMIT 1");
+            "data::text FROM events WHERE project_id = $2 AND issue_id = $1 "
+            "ORDER BY received_at DESC, event_id DESC LIMIT 1");
+  // Ignore thresholds are absolute (times_seen / user_count to reach) so the worker compares
+  // without knowing when the ignore began.
+  c.prepare(kSetIssueStatus,
+            "UPDATE issues SET status = $2, status_changed_at = now(), "
+            "resolved_at = CASE WHEN $2 = 'resolved' THEN now() END, "
+            "ignore_until = CASE WHEN $2 = 'ignored' AND $3 > 0 THEN now() + make_interval(mins => $3::int) END, "
+            "ignore_until_times_seen = CASE WHEN $2 = 'ignored' AND $4 > 0 THEN times_seen + $4 END, "
+            "ignore_until_user_count = CASE WHEN $2 = 'ignored' AND $5 > 0 THEN user_count + $5 END "
+            "WHERE id = $1");
 }
 
 pqxx::connection& ThreadConnection(const db::DatabaseConfig& config) {
@@ -82,6 +97,10 @@ IssueRow ReadIssue(const pqxx::row& r) {
   issue.org_slug = r[15].as<std::string>();
   issue.platform = r[16].as<std::string>();
   issue.logger = r[17].as<std::string>();
+  issue.user_count = r[18].as<std::int64_t>();
+  issue.ignore_until_ms = r[19].as<std::int64_t>();
+  issue.ignore_count_left = r[20].as<std::int64_t>();
+  issue.ignore_user_count_left = r[21].as<std::int64_t>();
   return issue;
 }
 
@@ -117,6 +136,63 @@ std::string StatusFilter(const http::Request& request) {
   return "";
 }
 
+struct StatusChange {
+  std::string status;
+  std::int64_t ignore_minutes = 0;
+  std::int64_t ignore_count = 0;
+  std::int64_t ignore_user_count = 0;
+};
+
+// Sentry's issue update body: {"status": "...", "statusDetails": {"ignoreDuration": minutes,
+// "ignoreCount": n, "ignoreUserCount": n}}. Returns an error message for a 400, or empty.
+std::string ParseStatusChange(const std::string& body, StatusChange& change) {
+  rapidjson::Document document;
+  document.Parse(body.c_str(), body.size());
+  if (document.HasParseError() || !document.IsObject()) return "The request body must be a JSON object";
+  const auto status = document.FindMember("status");
+  if (status == document.MemberEnd() || !status->value.IsString()) return "status: This field is required.";
+  change.status = status->value.GetString();
+  if (change.status != "resolved" && change.status != "unresolved" && change.status != "ignored") {
+    return "status: \"" + change.status + "\" is not a valid choice.";
+  }
+  const auto details = document.FindMember("statusDetails");
+  if (details == document.MemberEnd() || details->value.IsNull()) return "";
+  if (!details->value.IsObject()) return "statusDetails: must be an object";
+  const auto read_count = [&details](const char* name, std::int64_t& out) -> std::string {
+    const auto member = details->value.FindMember(name);
+    if (member == details->value.MemberEnd() || member->value.IsNull()) return "";
+    if (!member->value.IsInt64() || member->value.GetInt64() <= 0 || member->value.GetInt64() > 1'000'000'000) {
+      return std::string("statusDetails.") + name + ": must be a positive integer";
+    }
+    out = member->value.GetInt64();
+    return "";
+  };
+  for (const auto& [name, out] :
+       {std::pair{"ignoreDuration", &change.ignore_minutes}, std::pair{"ignoreCount", &change.ignore_count},
+        std::pair{"ignoreUserCount", &change.ignore_user_count}}) {
+    if (auto error = read_count(name, *out); !error.empty()) return error;
+  }
+  return "";
+}
+
+http::Response UpdateIssue(pqxx::connection& connection, std::int64_t issue_id, const Principal& principal,
+                           const std::string& body, const std::string& public_url) {
+  if (!principal.Has("event:write") && !principal.Has("project:write") && !principal.Has("event:admin")) {
+    return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
+  }
+  StatusChange change;
+  if (auto error = ParseStatusChange(body, change); !error.empty()) {
+    return http::MakeErrorResponse(http::Status::bad_request, error);
+  }
+  pqxx::work tx(connection);
+  if (tx.exec_prepared(kIssueForMember, issue_id, principal.user_id).empty()) return NotFound();
+  tx.exec_prepared(kSetIssueStatus, issue_id, change.status, change.ignore_minutes, change.ignore_count,
+                   change.ignore_user_count);
+  const auto rows = tx.exec_prepared(kIssueForMember, issue_id, principal.user_id);
+  tx.commit();
+  return http::MakeJsonResponse(http::Status::ok, SerializeIssue(ReadIssue(rows[0]), public_url));
+}
+
 }  // namespace
 
 Api::Api(const WebConfig& config) : config_(config), pool_(static_cast<std::size_t>(config.db_threads)) {}
@@ -139,7 +215,8 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
     responder.Send(NotFound());
     return;
   }
-  if (incoming.request.method() != bhttp::verb::get) {
+  const bool writes = route.endpoint == Endpoint::kIssue && incoming.request.method() == bhttp::verb::put;
+  if (incoming.request.method() != bhttp::verb::get && !writes) {
     responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
     return;
   }
@@ -181,6 +258,11 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }
 
+  if (request.method() == bhttp::verb::put) {
+    tx.commit();
+    return UpdateIssue(connection, route.issue_id, principal, request.body(), config_.public_url);
+  }
+
   switch (route.endpoint) {
     case Endpoint::kProjectIssues: {
       // Objects of organizations the caller is not a member of do not exist, as far as it can tell.
@@ -201,8 +283,10 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
       return http::MakeJsonResponse(http::Status::ok, SerializeIssue(ReadIssue(rows[0]), config_.public_url));
     }
     case Endpoint::kIssueLatestEvent: {
-      if (tx.exec_prepared(kIssueForMember, route.issue_id, principal.user_id).empty()) return NotFound();
-      const auto rows = tx.exec_prepared(kLatestEvent, route.issue_id);
+      const auto issue = tx.exec_prepared(kIssueForMember, route.issue_id, principal.user_id);
+      if (issue.empty()) return NotFound();
+      const std::int64_t project_of_issue = ReadIssue(issue[0]).project_id;
+      const auto rows = tx.exec_prepared(kLatestEvent, route.issue_id, project_of_issue);
       if (rows.empty()) return NotFound();
       const auto& r = rows[0];
       EventRow event;

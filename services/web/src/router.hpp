@@ -12,7 +12,7 @@ enum class Endpoint {
   kHealth,
   kReady,
   kProjectIssues,     // /api/0/projects/{org}/{project}/issues/
-  kIssue,             // /api/0/issues/{id}/
+  kIssue,             // /api/0/issues/{id}/ (GET, PUT)
   kIssueLatestEvent,  // /api/0/issues/{id}/events/latest/
 };
 

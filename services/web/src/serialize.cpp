@@ -278,6 +278,20 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Str(w, issue.status);
   Key(w, "statusDetails");
   w.StartObject();
+  if (issue.status == "ignored") {
+    if (issue.ignore_until_ms > 0) {
+      Key(w, "ignoreUntil");
+      Str(w, FormatIso8601Millis(issue.ignore_until_ms));
+    }
+    if (issue.ignore_count_left > 0) {
+      Key(w, "ignoreCount");
+      w.Int64(issue.ignore_count_left);
+    }
+    if (issue.ignore_user_count_left > 0) {
+      Key(w, "ignoreUserCount");
+      w.Int64(issue.ignore_user_count_left);
+    }
+  }
   w.EndObject();
   Key(w, "isPublic");
   w.Bool(false);
@@ -322,7 +336,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Key(w, "count");
   Str(w, std::to_string(issue.times_seen));
   Key(w, "userCount");
-  w.Int(0);
+  w.Int64(issue.user_count);
   Key(w, "firstSeen");
   Str(w, FormatIso8601Millis(issue.first_seen_ms));
   Key(w, "lastSeen");

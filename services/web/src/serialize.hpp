@@ -25,6 +25,11 @@ struct IssueRow {
   std::string org_slug;
   std::string platform;  // of the event that created the issue
   std::string logger;    // empty when none
+  std::int64_t user_count = 0;
+  // Set while ignored with that condition (0 = none); counts are what is left until it re-surfaces.
+  std::int64_t ignore_until_ms = 0;
+  std::int64_t ignore_count_left = 0;
+  std::int64_t ignore_user_count_left = 0;
 };
 
 struct EventRow {

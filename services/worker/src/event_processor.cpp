@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
+#include "rookery/core/time.hpp"
 #include "rookery/protocol/envelope.hpp"
 #include "rookery/protocol/json_limits.hpp"
 
@@ -13,9 +16,37 @@ bool IsIpAddress(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
+// The envelope header's sent_at (the SDK's clock when it sent), for clock drift correction; 0 when
+// absent or unreadable, as for store requests.
+std::int64_t SentAtMillis(std::string_view envelope_header) {
+  rapidjson::Document header;
+  header.Parse(envelope_header.data(), envelope_header.size());
+  if (header.HasParseError() || !header.IsObject()) return 0;
+  auto sent_at = header.FindMember("sent_at");
+  if (sent_at == header.MemberEnd() || !sent_at->value.IsString()) return 0;
+  return ParseIso8601Millis({sent_at->value.GetString(), sent_at->value.GetStringLength()}).value_or(0);
+}
+
+// Sorted by key then value, without duplicates: the order concurrent workers lock tag rows in.
+std::vector<std::pair<std::string, std::string>> IssueTags(const normalize::Event& event) {
+  std::vector<std::pair<std::string, std::string>> tags = event.tags;
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  return tags;
+}
+
+// Sentry's user tag, which counts distinct users: the first identifying field of the user.
+std::string UserKey(const normalize::User& user) {
+  if (!user.id.empty()) return "id:" + user.id;
+  if (!user.email.empty()) return "email:" + user.email;
+  if (!user.username.empty()) return "username:" + user.username;
+  if (!user.ip_address.empty()) return "ip:" + user.ip_address;
+  return "";
+}
+
 }  // namespace
 
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const RulesLookup& rules) {
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings) {
   if (!contract_header.empty() && contract_header != std::to_string(protocol::kRawEventContractVersion)) {
     return DeadLetter{"unsupported contract version header '" + std::string(contract_header) + "'"};
   }
@@ -26,6 +57,7 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
 
   std::string_view event_json;
   protocol::Envelope envelope;  // views into raw->body; must live as long as event_json is used
+  std::int64_t sent_at_ms = 0;
   if (raw->endpoint == protocol::IngestEndpoint::kStore) {
     event_json = raw->body;
   } else {
@@ -34,6 +66,7 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
       return DeadLetter{"envelope: " + parsed.error().detail + " (" + parsed.error().cause + ")"};
     }
     envelope = std::move(*parsed);
+    sent_at_ms = SentAtMillis(envelope.header);
     const protocol::EnvelopeItem* item = envelope.FindEventItem();
     if (item == nullptr) {
       return Skipped{"envelope without an event item"};
@@ -58,14 +91,18 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
     }
   }
   ProcessedEvent processed;
+  const ProjectSettings& project = settings(raw->project_id);
   if (document.IsObject()) {
     // Grouping reads the event as sent; normalization then rewrites the document in place.
-    const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, rules(raw->project_id));
+    const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, project.rules);
     processed.grouping.config = sentry.config;
     processed.grouping.hashes = sentry.hashes;
     if (sentry.title) processed.title_override = *sentry.title;
   }
-  auto event = normalize::NormalizeEvent(document, {.received_at_ms = raw->received_at_ms});
+  auto event = normalize::NormalizeEvent(document, {.received_at_ms = raw->received_at_ms,
+                                                    .sent_at_ms = sent_at_ms,
+                                                    .client_ip = raw->client_ip,
+                                                    .scrubbing = project.scrubbing});
   if (!event) {
     return DeadLetter{event.error()};
   }
@@ -74,7 +111,11 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   }
   if (!processed.title_override.empty()) event->title = processed.title_override;
   processed.event = std::move(*event);
-  processed.client_ip = IsIpAddress(raw->client_ip) ? raw->client_ip : std::string();
+  processed.tags = IssueTags(processed.event);
+  processed.user_key = UserKey(processed.event.user);
+  // A project that scrubs IP addresses stores none, not even the one the relay saw.
+  const bool keep_ip = !project.scrubbing.scrub_ip_addresses && IsIpAddress(raw->client_ip);
+  processed.client_ip = keep_ip ? raw->client_ip : std::string();
   raw->body.clear();  // the storable copy lives in event.storable_json
   processed.raw = std::move(*raw);
   return processed;

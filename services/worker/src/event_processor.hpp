@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "rookery/grouping/sentry_grouping.hpp"
 #include "rookery/normalize/event.hpp"
 #include "rookery/protocol/raw_event.hpp"
+#include "rules_cache.hpp"
 
 namespace rookery::worker {
 
@@ -21,6 +23,10 @@ struct ProcessedEvent {
   grouping::GroupingResult grouping;
   std::string title_override;  // from a fingerprint rule with a title
   std::string client_ip;       // validated IPv4/IPv6 text, or empty
+  // What the issue aggregates: tag pairs sorted by key then value, without duplicate pairs (the
+  // order makes concurrent workers lock tag rows alike), and Sentry's user tag ("id:42", ...).
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string user_key;
   // Where the record came from, for dead letters.
   std::string topic;
   std::int32_t partition = 0;
@@ -38,12 +44,12 @@ struct DeadLetter {
 
 using ProcessResult = std::variant<ProcessedEvent, Skipped, DeadLetter>;
 
-/// The project's grouping rules; may throw (e.g. a database error loading them), which fails the
-/// batch for a retry rather than grouping an event with the wrong rules.
-using RulesLookup = std::function<const grouping::ProjectRules&(std::int64_t project_id)>;
+/// The project's grouping rules and scrubbing settings; may throw (e.g. a database error loading
+/// them), which fails the batch for a retry rather than processing an event with the wrong ones.
+using SettingsLookup = std::function<const ProjectSettings&(std::int64_t project_id)>;
 
 /// `contract_header` is the record's rookery-contract header value (empty if absent). Groups with
 /// Sentry's newstyle:2023-01-11 config and the project's rules.
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const RulesLookup& rules);
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings);
 
 }  // namespace rookery::worker

@@ -17,7 +17,13 @@ constexpr const char* kClaimHash = "worker_claim_hash";
 constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
 constexpr const char* kInsertEvent = "worker_insert_event";
+constexpr const char* kLockIssue = "worker_lock_issue";
 constexpr const char* kCountEvent = "worker_count_event";
+constexpr const char* kAddUser = "worker_add_user";
+constexpr const char* kCountTags = "worker_count_tags";
+constexpr const char* kCountHour = "worker_count_hour";
+constexpr const char* kAddActivity = "worker_add_activity";
+constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
 std::string TextArray(const std::vector<std::string>& values) {
@@ -42,7 +48,14 @@ std::string Timestamp(std::int64_t unix_millis) {
 struct EventOutcome {
   bool inserted = false;
   bool new_issue = false;
+  bool regressed = false;
+  bool resurfaced = false;
 };
+
+// The events partition an event lives in: the UTC date of its (normalized) timestamp.
+std::string EventDay(std::int64_t unix_millis) {
+  return FormatIso8601Millis(unix_millis).substr(0, 10);
+}
 
 // Returns the issue that owns the event's primary hash, creating it if no issue does.
 std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& processed, bool& created) {
@@ -81,19 +94,78 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
   return issue_id;
 }
 
+// What a newly stored event does to its issue's status; written to the outbox when it changes.
+std::string_view StatusTransition(const pqxx::row& issue, std::int64_t received_at_ms, std::int64_t times_seen_after,
+                                  std::int64_t user_count_after) {
+  const std::string_view status = issue["status"].c_str();
+  if (status == "resolved") {
+    // An event that was already queued when the issue was resolved does not reopen it.
+    const bool after_resolution =
+        issue["resolved_ms"].is_null() || received_at_ms > issue["resolved_ms"].as<std::int64_t>();
+    return after_resolution ? "regression" : "";
+  }
+  if (status == "ignored") {
+    const bool expired =
+        !issue["ignore_until_ms"].is_null() && received_at_ms >= issue["ignore_until_ms"].as<std::int64_t>();
+    const bool count_reached = !issue["ignore_until_times_seen"].is_null() &&
+                               times_seen_after >= issue["ignore_until_times_seen"].as<std::int64_t>();
+    const bool users_reached = !issue["ignore_until_user_count"].is_null() &&
+                               user_count_after >= issue["ignore_until_user_count"].as<std::int64_t>();
+    return expired || count_reached || users_reached ? "resurfaced" : "";
+  }
+  return "";
+}
+
+std::string TagKeys(const ProcessedEvent& processed) {
+  std::vector<std::string> keys;
+  for (const auto& tag : processed.tags) keys.push_back(tag.first);
+  return TextArray(keys);
+}
+
+std::string TagValues(const ProcessedEvent& processed) {
+  std::vector<std::string> values;
+  for (const auto& tag : processed.tags) values.push_back(tag.second);
+  return TextArray(values);
+}
+
 EventOutcome WriteEvent(pqxx::transaction_base& tx, const ProcessedEvent& processed) {
   const auto& event = processed.event;
+  const std::int64_t project_id = processed.raw.project_id;
   EventOutcome outcome;
   const std::int64_t issue_id = ResolveIssue(tx, processed, outcome.new_issue);
+  const std::string event_id = processed.raw.event_id.ToUuidString();
+  const std::string received_at = Timestamp(processed.raw.received_at_ms);
+  const std::string timestamp = Timestamp(event.timestamp_ms);
   const auto inserted = tx.exec_prepared(
-      kInsertEvent, processed.raw.project_id, processed.raw.event_id.ToUuidString(), issue_id,
-      Timestamp(processed.raw.received_at_ms), Timestamp(event.timestamp_ms), event.platform, event.level, event.title,
-      event.culprit, event.environment, event.release, processed.raw.sdk_name, processed.raw.sdk_version,
-      processed.client_ip, TextArray(processed.grouping.hashes), event.storable_json);
-  if (!inserted.empty()) {
-    outcome.inserted = true;
-    tx.exec_prepared(kCountEvent, issue_id, Timestamp(processed.raw.received_at_ms), event.title, event.culprit,
-                     event.level);
+      kInsertEvent, project_id, event_id, EventDay(event.timestamp_ms), issue_id, received_at, timestamp,
+      event.platform, event.level, event.title, event.culprit, event.environment, event.release, processed.raw.sdk_name,
+      processed.raw.sdk_version, processed.client_ip, TextArray(processed.grouping.hashes), event.storable_json);
+  if (inserted.empty()) return outcome;  // a replay: nothing below may count it twice
+  outcome.inserted = true;
+
+  // The row lock serializes workers storing events of the same issue, so each one sees the
+  // status the previous one left and a transition is recorded exactly once.
+  const pqxx::row issue = tx.exec_prepared1(kLockIssue, issue_id);
+  bool new_user = false;
+  if (!processed.user_key.empty()) {
+    new_user = !tx.exec_prepared(kAddUser, project_id, issue_id, processed.user_key, received_at).empty();
+  }
+  const std::int64_t times_seen_after = issue["times_seen"].as<std::int64_t>() + 1;
+  const std::int64_t user_count_after = issue["user_count"].as<std::int64_t>() + (new_user ? 1 : 0);
+  const std::string_view transition =
+      outcome.new_issue ? "new"
+                        : StatusTransition(issue, processed.raw.received_at_ms, times_seen_after, user_count_after);
+  const bool reopens = transition == "regression" || transition == "resurfaced";
+  tx.exec_prepared(kCountEvent, issue_id, received_at, event.title, event.culprit, event.level, new_user ? 1 : 0,
+                   reopens);
+  if (!processed.tags.empty()) {
+    tx.exec_prepared(kCountTags, project_id, issue_id, TagKeys(processed), TagValues(processed), timestamp);
+  }
+  tx.exec_prepared(kCountHour, project_id, issue_id, timestamp);
+  if (!transition.empty()) {
+    tx.exec_prepared(kAddActivity, project_id, issue_id, std::string(transition), event_id);
+    if (transition == "regression") outcome.regressed = true;
+    if (transition == "resurfaced") outcome.resurfaced = true;
   }
   return outcome;
 }
@@ -130,17 +202,49 @@ void PrepareStatements(pqxx::connection& connection) {
                      "SELECT $1, h, $2, $3 FROM unnest($4::text[]) AS h ON CONFLICT (project_id, hash) DO NOTHING");
   connection.prepare(
       kInsertEvent,
-      "INSERT INTO events (project_id, event_id, issue_id, received_at, timestamp, platform, level, title, culprit, "
-      "environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
-      "VALUES ($1, $2::uuid, $3, $4::timestamptz, $5::timestamptz, $6, $7, $8, $9, $10, $11, $12, $13, "
-      "NULLIF($14, '')::inet, $15::text[], $16::jsonb) "
-      "ON CONFLICT (project_id, event_id) DO NOTHING RETURNING 1");
-  // The issue shows its latest event's title and culprit, as Sentry's does.
+      "INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, "
+      "culprit, environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
+      "VALUES ($1, $2::uuid, $3::date, $4, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13, $14, "
+      "NULLIF($15, '')::inet, $16::text[], $17::jsonb) "
+      "ON CONFLICT (project_id, event_id, day) DO NOTHING RETURNING 1");
+  connection.prepare(kLockIssue,
+                     "SELECT status, times_seen, user_count, "
+                     "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "
+                     "(extract(epoch FROM ignore_until) * 1000)::bigint AS ignore_until_ms, "
+                     "ignore_until_times_seen, ignore_until_user_count FROM issues WHERE id = $1 FOR UPDATE");
+  connection.prepare(kAddUser,
+                     "INSERT INTO issue_users (project_id, issue_id, user_key, first_seen) "
+                     "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING RETURNING 1");
+  // The issue shows its latest event's title and culprit, as Sentry's does. A regression or
+  // re-surfacing clears the resolution and the ignore conditions.
   connection.prepare(
       kCountEvent,
-      "UPDATE issues SET times_seen = times_seen + 1, "
+      "UPDATE issues SET times_seen = times_seen + 1, user_count = user_count + $6, "
       "first_seen = LEAST(first_seen, $2::timestamptz), last_seen = GREATEST(last_seen, $2::timestamptz), "
-      "title = $3, culprit = $4, level = $5 WHERE id = $1");
+      "title = $3, culprit = $4, level = $5, "
+      "status = CASE WHEN $7 THEN 'unresolved' ELSE status END, "
+      "resolved_at = CASE WHEN $7 THEN NULL ELSE resolved_at END, "
+      "ignore_until = CASE WHEN $7 THEN NULL ELSE ignore_until END, "
+      "ignore_until_times_seen = CASE WHEN $7 THEN NULL ELSE ignore_until_times_seen END, "
+      "ignore_until_user_count = CASE WHEN $7 THEN NULL ELSE ignore_until_user_count END, "
+      "status_changed_at = CASE WHEN $7 THEN now() ELSE status_changed_at END "
+      "WHERE id = $1");
+  connection.prepare(kCountTags,
+                     "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, "
+                     "last_seen) SELECT $1, $2, k, v, 1, $5::timestamptz, $5::timestamptz "
+                     "FROM unnest($3::text[], $4::text[]) AS t(k, v) "
+                     "ON CONFLICT (project_id, issue_id, key, value) DO UPDATE SET "
+                     "times_seen = issue_tag_values.times_seen + 1, "
+                     "first_seen = LEAST(issue_tag_values.first_seen, excluded.first_seen), "
+                     "last_seen = GREATEST(issue_tag_values.last_seen, excluded.last_seen)");
+  connection.prepare(kCountHour,
+                     "INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
+                     "VALUES ($1, $2, date_trunc('hour', $3::timestamptz, 'UTC'), 1) "
+                     "ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly_counts.count + 1");
+  connection.prepare(
+      kAddActivity,
+      "INSERT INTO issue_activities (project_id, issue_id, kind, event_id) VALUES ($1, $2, $3, $4::uuid)");
+  connection.prepare(kEnsurePartition, "SELECT rookery_ensure_events_partition($1::date)");
   connection.prepare(kDeadLetter,
                      "INSERT INTO dead_letters (topic, partition, \"offset\", reason, payload) "
                      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (topic, partition, \"offset\") DO NOTHING");
@@ -151,6 +255,8 @@ namespace {
 // Only errors about one event's own data (a value refused, its project deleted meanwhile) are
 // final for that event; anything else (connection, deadlock, timeout) fails the whole attempt.
 bool IsEventDataError(const pqxx::sql_error& e) {
+  // A partition dropped by retention after EnsurePartitions ran: the next attempt recreates it.
+  if (std::string_view(e.what()).find("no partition of relation") != std::string_view::npos) return false;
   return dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
          dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr;
 }
@@ -169,6 +275,21 @@ void Count(const EventOutcome& outcome, BatchResult& result) {
     ++result.duplicates;
   }
   if (outcome.new_issue) ++result.new_issues;
+  if (outcome.regressed) ++result.regressions;
+  if (outcome.resurfaced) ++result.resurfaced;
+}
+
+// Partitions are created ahead by cron; this covers a cron that is down and events dated days
+// back. Its own short transactions: creating a partition locks the parent table briefly.
+void EnsurePartitions(pqxx::connection& connection, const BatchWrite& batch) {
+  std::vector<std::string> days;
+  for (const auto& processed : batch.events) days.push_back(EventDay(processed.event.timestamp_ms));
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  for (const auto& day : days) {
+    pqxx::nontransaction tx(connection);
+    if (tx.exec_prepared1(kEnsurePartition, day)[0].as<bool>()) spdlog::info("created events partition for {}", day);
+  }
 }
 
 }  // namespace
@@ -179,6 +300,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
     return std::tie(a.raw.project_id, a.grouping.hashes.front()) <
            std::tie(b.raw.project_id, b.grouping.hashes.front());
   });
+  EnsurePartitions(connection, batch);
   // The common case: the whole batch in one transaction.
   try {
     BatchResult result;

@@ -29,6 +29,8 @@ struct BatchResult {
   std::size_t inserted = 0;    // new events
   std::size_t duplicates = 0;  // already stored: replays
   std::size_t new_issues = 0;
+  std::size_t regressions = 0;
+  std::size_t resurfaced = 0;
   std::size_t dead_lettered = 0;
 };
 

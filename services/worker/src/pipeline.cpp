@@ -20,11 +20,12 @@ void SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bo
   }
 }
 
-BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const RulesLookup& rules, std::uint64_t& skipped) {
+BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const SettingsLookup& settings,
+                        std::uint64_t& skipped) {
   BatchWrite batch;
   for (const auto& record : records) {
     const auto contract = record.Header(std::string(protocol::kContractHeader));
-    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""), rules);
+    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""), settings);
     if (auto* processed = std::get_if<ProcessedEvent>(&result)) {
       processed->topic = record.Topic();
       processed->partition = record.Partition();
@@ -69,12 +70,12 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
           connection = db::Connect(config_.database);
           PrepareStatements(*connection);
         }
-        // Processed inside the retry: grouping needs the projects' rules from the database.
+        // Processed inside the retry: processing needs the projects' settings from the database.
         std::uint64_t skipped = 0;
-        const RulesLookup rules = [this, &connection](std::int64_t project_id) -> const grouping::ProjectRules& {
-          return rules_.Get(*connection, project_id);
+        const SettingsLookup settings = [this, &connection](std::int64_t project_id) -> const ProjectSettings& {
+          return settings_.Get(*connection, project_id);
         };
-        BatchWrite batch = ProcessBatch(records, rules, skipped);
+        BatchWrite batch = ProcessBatch(records, settings, skipped);
         result = WriteBatch(*connection, batch);
         totals_.skipped += skipped;
         written = true;

@@ -30,7 +30,7 @@ class Pipeline {
  private:
   WorkerConfig config_;
   PipelineTotals totals_;
-  RulesCache rules_;
+  RulesCache settings_;
 };
 
 }  // namespace rookery::worker

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <pqxx/pqxx>
+#include <tuple>
+#include <vector>
 
 namespace rookery::worker {
 
@@ -18,24 +20,45 @@ Expected<grouping::ProjectRules, std::string> RulesCache::Parse(const std::strin
   return rules;
 }
 
-const grouping::ProjectRules& RulesCache::Get(pqxx::connection& connection, std::int64_t project_id) {
+namespace {
+
+std::vector<std::string> ReadTextArray(const pqxx::field& field) {
+  std::vector<std::string> values;
+  auto parser = field.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done;
+       std::tie(kind, value) = parser.get_next()) {
+    if (kind == pqxx::array_parser::string_value) values.push_back(value);
+  }
+  return values;
+}
+
+}  // namespace
+
+const ProjectSettings& RulesCache::Get(pqxx::connection& connection, std::int64_t project_id) {
   const auto now = std::chrono::steady_clock::now();
   auto it = entries_.find(project_id);
-  if (it != entries_.end() && now - it->second.loaded < max_age_) return it->second.rules;
+  if (it != entries_.end() && now - it->second.loaded < max_age_) return it->second.settings;
 
   pqxx::read_transaction tx(connection);
-  const auto rows =
-      tx.exec_params("SELECT fingerprinting_rules, stacktrace_rules FROM projects WHERE id = $1", project_id);
+  const auto rows = tx.exec_params(
+      "SELECT fingerprinting_rules, stacktrace_rules, scrub_data, scrub_ip_addresses, sensitive_fields, safe_fields "
+      "FROM projects WHERE id = $1",
+      project_id);
   Entry entry{{}, now};
   if (!rows.empty()) {
-    auto parsed = Parse(rows[0][0].as<std::string>(), rows[0][1].as<std::string>());
+    const auto& row = rows[0];
+    auto parsed = Parse(row[0].as<std::string>(), row[1].as<std::string>());
     if (parsed) {
-      entry.rules = std::move(*parsed);
+      entry.settings.rules = std::move(*parsed);
     } else {
       spdlog::warn("project {}: ignoring its grouping rules: {}", project_id, parsed.error());
     }
+    entry.settings.scrubbing.enabled = row[2].as<bool>();
+    entry.settings.scrubbing.scrub_ip_addresses = row[3].as<bool>();
+    entry.settings.scrubbing.extra_fields = ReadTextArray(row[4]);
+    entry.settings.scrubbing.safe_fields = ReadTextArray(row[5]);
   }
-  return (entries_[project_id] = std::move(entry)).rules;
+  return (entries_[project_id] = std::move(entry)).settings;
 }
 
 }  // namespace rookery::worker

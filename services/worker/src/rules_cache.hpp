@@ -1,5 +1,6 @@
-// The worker's copy of each project's grouping rules, loaded from PostgreSQL on first use and
-// refreshed after a short time, so a rule saved in the web app applies within seconds.
+// The worker's copy of each project's processing settings (grouping rules, data scrubbing), loaded
+// from PostgreSQL on first use and refreshed after a short time, so a setting saved in the web app
+// applies within seconds.
 #pragma once
 
 #include <chrono>
@@ -10,8 +11,14 @@
 #include <pqxx/connection>
 
 #include "rookery/grouping/sentry_grouping.hpp"
+#include "rookery/normalize/event.hpp"
 
 namespace rookery::worker {
+
+struct ProjectSettings {
+  grouping::ProjectRules rules;
+  normalize::ScrubbingConfig scrubbing;
+};
 
 class RulesCache {
  public:
@@ -20,7 +27,7 @@ class RulesCache {
   /// The project's rules, from `connection` when missing or older than max_age. Throws pqxx
   /// errors. Rules that do not parse are logged and ignored (none apply) rather than blocking
   /// the project's events.
-  const grouping::ProjectRules& Get(pqxx::connection& connection, std::int64_t project_id);
+  const ProjectSettings& Get(pqxx::connection& connection, std::int64_t project_id);
 
   /// Parses both rule texts; the error names which one is broken. Exposed for tests.
   static Expected<grouping::ProjectRules, std::string> Parse(const std::string& fingerprinting,
@@ -28,7 +35,7 @@ class RulesCache {
 
  private:
   struct Entry {
-    grouping::ProjectRules rules;
+    ProjectSettings settings;
     std::chrono::steady_clock::time_point loaded;
   };
   std::chrono::seconds max_age_;

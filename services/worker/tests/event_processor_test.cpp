@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "event_processor.hpp"
 #include "rookery/core/md5.hpp"
 
@@ -9,8 +11,8 @@ using rookery::protocol::IngestEndpoint;
 using rookery::protocol::RawEvent;
 
 namespace {
-const rookery::grouping::ProjectRules kNoRules;
-const RulesLookup kRules = [](std::int64_t) -> const rookery::grouping::ProjectRules& { return kNoRules; };
+const rookery::worker::ProjectSettings kDefaults;
+const SettingsLookup kRules = [](std::int64_t) -> const rookery::worker::ProjectSettings& { return kDefaults; };
 }  // namespace
 
 namespace {
@@ -47,12 +49,12 @@ TEST_CASE("a store event becomes a row-ready event", "[unit][worker]") {
 TEST_CASE("the project's fingerprint rules group and title the event", "[unit][worker]") {
   auto rules = rookery::grouping::ParseFingerprintRules("error.type:E -> all-e-errors title=\"All the E\"");
   REQUIRE(rules.has_value());
-  rookery::grouping::ProjectRules project_rules;
-  project_rules.fingerprinting = *rules;
+  ProjectSettings project;
+  project.rules.fingerprinting = *rules;
   std::int64_t asked_for = 0;
-  const RulesLookup lookup = [&](std::int64_t project_id) -> const rookery::grouping::ProjectRules& {
+  const SettingsLookup lookup = [&](std::int64_t project_id) -> const ProjectSettings& {
     asked_for = project_id;
-    return project_rules;
+    return project;
   };
   auto result = ProcessRecord(
       EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"exception":{"values":[{"type":"E","value":"v"}]}})")), "1",
@@ -98,4 +100,54 @@ TEST_CASE("client IPs that are not addresses are dropped", "[unit][worker]") {
   auto result = ProcessRecord(EncodeRawEvent(raw), "1", kRules);
   REQUIRE(std::holds_alternative<ProcessedEvent>(result));
   CHECK(std::get<ProcessedEvent>(result).client_ip.empty());
+}
+
+TEST_CASE("the project's scrubbing settings apply before anything is stored", "[unit][worker]") {
+  const std::string body =
+      R"({"message":"login failed","extra":{"password":"hunter2","order_ref":"A-77","card":"4111 1111 1111 1111"},)"
+      R"("user":{"id":"u-1","ip_address":"{{auto}}"},"tags":{"shop":"north"}})";
+  RawEvent raw = MakeRaw(IngestEndpoint::kStore, body);
+  raw.client_ip = "203.0.113.9";
+
+  SECTION("defaults: secrets filtered, the user's IP resolved, tags and the user kept for the issue") {
+    auto result = ProcessRecord(EncodeRawEvent(raw), "1", kRules);
+    auto* processed = std::get_if<ProcessedEvent>(&result);
+    REQUIRE(processed != nullptr);
+    CHECK(processed->event.storable_json.find("hunter2") == std::string::npos);
+    CHECK(processed->event.storable_json.find("4111") == std::string::npos);
+    CHECK(processed->event.storable_json.find("A-77") != std::string::npos);
+    CHECK(processed->event.storable_json.find("203.0.113.9") != std::string::npos);
+    CHECK(processed->client_ip == "203.0.113.9");
+    CHECK(processed->user_key == "id:u-1");
+    CHECK(std::is_sorted(processed->tags.begin(), processed->tags.end()));
+    const auto has = [&](const char* key, const char* value) {
+      return std::find(processed->tags.begin(), processed->tags.end(),
+                       std::pair<std::string, std::string>{key, value}) != processed->tags.end();
+    };
+    CHECK(has("shop", "north"));
+    CHECK(has("level", "error"));
+  }
+
+  SECTION("a project's own sensitive field and IP scrubbing") {
+    ProjectSettings project;
+    project.scrubbing.extra_fields = {"order_ref"};
+    project.scrubbing.scrub_ip_addresses = true;
+    auto result =
+        ProcessRecord(EncodeRawEvent(raw), "1", [&](std::int64_t) -> const ProjectSettings& { return project; });
+    auto* processed = std::get_if<ProcessedEvent>(&result);
+    REQUIRE(processed != nullptr);
+    CHECK(processed->event.storable_json.find("A-77") == std::string::npos);
+    CHECK(processed->event.storable_json.find("203.0.113.9") == std::string::npos);
+    CHECK(processed->client_ip.empty());
+  }
+
+  SECTION("scrubbing turned off keeps what the SDK sent") {
+    ProjectSettings project;
+    project.scrubbing.enabled = false;
+    auto result =
+        ProcessRecord(EncodeRawEvent(raw), "1", [&](std::int64_t) -> const ProjectSettings& { return project; });
+    auto* processed = std::get_if<ProcessedEvent>(&result);
+    REQUIRE(processed != nullptr);
+    CHECK(processed->event.storable_json.find("hunter2") != std::string::npos);
+  }
 }

@@ -1,13 +1,15 @@
 // rookery::normalize — the worker's view of one error event, derived from the SDK's JSON.
 //
-// Interim scope (walking skeleton): the fields the issue list and the interim grouping need, with
-// Sentry's shapes accepted (message as string or object, exception as values/list/single, legacy
-// `sentry.interfaces.*` names). Trimming, scrubbing and the full schema come with the worker issue.
+// Sentry's shapes are accepted (message as string or object, exception as values/list/single,
+// legacy `sentry.interfaces.*` names, tags as object or pairs). The document is rewritten in place
+// the way Relay stores it (sentry-protocol.md §7): clock drift corrected, invalid values removed,
+// over-long values trimmed, secrets scrubbed; every change is recorded in `_meta` or `errors`.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -34,6 +36,15 @@ struct Exception {
   std::vector<Frame> frames;  // oldest first, as SDKs send them
 };
 
+/// The event's user after `{{auto}}` resolution and scrubbing; empty fields were not sent.
+struct User {
+  std::string id;
+  std::string email;
+  std::string username;
+  std::string ip_address;
+  std::string name;
+};
+
 struct Event {
   std::string platform;    // "python", ... ("other" when unknown)
   std::string level;       // fatal|error|warning|info|debug
@@ -45,15 +56,33 @@ struct Event {
   std::string culprit;
   std::string environment;
   std::string release;
+  std::string dist;
   std::string logger;
+  std::string server_name;
   std::string transaction;
-  /// The event as the SDK sent it, re-serialized so PostgreSQL's jsonb accepts it: NaN and
-  /// ±Infinity become null and NUL characters are removed from strings.
+  User user;
+  /// Tags as Sentry shows them: the SDK's (validated, first of duplicates wins), then the ones
+  /// derived from the event (level, environment, release, logger, server_name, transaction, url,
+  /// user, handled, mechanism, os, browser, runtime, device), which replace SDK tags of the same key.
+  std::vector<std::pair<std::string, std::string>> tags;
+  /// The normalized event, serialized so PostgreSQL's jsonb accepts it: NaN and ±Infinity become
+  /// null, NUL characters are removed and invalid UTF-8 becomes U+FFFD; trimmed and scrubbed.
   std::string storable_json;
+};
+
+/// Sentry's server-side data scrubber settings of one project.
+struct ScrubbingConfig {
+  bool enabled = true;                    // the default scrubber: password-like keys, credit cards, URL passwords
+  bool scrub_ip_addresses = false;        // remove user.ip_address / REMOTE_ADDR, replace IPs in text by "[ip]"
+  std::vector<std::string> extra_fields;  // more keys to filter (case-insensitive substrings)
+  std::vector<std::string> safe_fields;   // keys never filtered (case-insensitive, whole key)
 };
 
 struct Context {
   std::int64_t received_at_ms = 0;  // fallback timestamp
+  std::int64_t sent_at_ms = 0;      // the envelope header's sent_at; 0 = unknown (store requests)
+  std::string client_ip;            // the sender's address as the relay saw it; resolves `{{auto}}`
+  ScrubbingConfig scrubbing;
 };
 
 /// Fails only when the document is not a JSON object; bad fields are dropped, not fatal.

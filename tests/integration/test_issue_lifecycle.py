@@ -1,0 +1,163 @@
+"""The issue lifecycle and what the worker aggregates: resolve and regress, ignore and re-surface,
+the activity outbox (exactly one row per transition, none on a replay), tag values, distinct
+users, hourly counts and day partitions, through the real relay, dev broker, worker and API."""
+
+import datetime
+import json
+import unittest
+import urllib.request
+import uuid
+
+from rookery_stack import StackTestCase, wait_for
+
+
+class IssueLifecycleTest(StackTestCase):
+    def send(self, message, **fields):
+        event = {"event_id": uuid.uuid4().hex, "message": message, "level": "error", "platform": "python"}
+        event.update(fields)
+        answer = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                       {**self.stack.auth_header(), "Content-Type": "application/json"})
+        self.assertEqual(answer.status, 200, answer.body)
+        return event["event_id"]
+
+    def wait_stored(self, event_id):
+        wait_for(lambda: self.stack.sql(f"SELECT 1 FROM events WHERE event_id = '{event_id}'") == [["1"]], 20,
+                 message=f"event {event_id} stored")
+
+    def issue_of(self, event_id):
+        return int(self.stack.sql(f"SELECT issue_id FROM events WHERE event_id = '{event_id}'")[0][0])
+
+    def activities(self, issue_id):
+        return [row[0] for row in self.stack.sql(
+            f"SELECT kind FROM issue_activities WHERE issue_id = {issue_id} ORDER BY id")]
+
+    def put_issue(self, issue_id, body, token=None):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.stack.web_port}/api/0/issues/{issue_id}/",
+            data=body if isinstance(body, bytes) else json.dumps(body).encode(), method="PUT",
+            headers={"Authorization": f"Bearer {token or self.stack.credentials['ROOKERY_API_TOKEN']}",
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def new_issue(self, message):
+        event_id = self.send(message)
+        self.wait_stored(event_id)
+        return self.issue_of(event_id)
+
+    # -- resolve and regress ----------------------------------------------------------------------
+    def test_a_new_issue_writes_one_activity_and_a_replay_none(self):
+        issue_id = self.new_issue("lifecycle first sighting")
+        self.assertEqual(self.activities(issue_id), ["new"])
+        replayed = self.stack.kafka_replay()
+        self.assertGreater(replayed, 0)
+        wait_for(lambda: self.stack.worker_totals()["duplicates"] >= replayed, 30, message="replay absorbed")
+        self.assertEqual(self.activities(issue_id), ["new"])
+        self.assertEqual(self.stack.sql(f"SELECT times_seen FROM issues WHERE id = {issue_id}"), [["1"]])
+
+    def test_resolved_issue_regresses_on_a_new_event(self):
+        issue_id = self.new_issue("lifecycle regression case")
+        status, issue = self.put_issue(issue_id, {"status": "resolved"})
+        self.assertEqual(status, 200, issue)
+        self.assertEqual(issue["status"], "resolved")
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "resolved")
+
+        self.wait_stored(self.send("lifecycle regression case"))
+        detail = self.stack.api(f"/api/0/issues/{issue_id}/")
+        self.assertEqual(detail["status"], "unresolved")
+        self.assertEqual(detail["count"], "2")
+        self.assertEqual(self.activities(issue_id), ["new", "regression"])
+        # Once reopened, more events are just events.
+        self.wait_stored(self.send("lifecycle regression case"))
+        self.assertEqual(self.activities(issue_id), ["new", "regression"])
+
+    # -- ignore and re-surface --------------------------------------------------------------------
+    def test_ignore_until_count_resurfaces_on_the_nth_event(self):
+        issue_id = self.new_issue("lifecycle ignore by count")
+        status, issue = self.put_issue(issue_id, {"status": "ignored", "statusDetails": {"ignoreCount": 3}})
+        self.assertEqual(status, 200, issue)
+        self.assertEqual(issue["status"], "ignored")
+        self.assertEqual(issue["statusDetails"], {"ignoreCount": 3})
+        for _ in range(2):
+            self.wait_stored(self.send("lifecycle ignore by count"))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "ignored")
+        self.assertEqual(self.activities(issue_id), ["new"])
+        self.wait_stored(self.send("lifecycle ignore by count"))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "unresolved")
+        self.assertEqual(self.activities(issue_id), ["new", "resurfaced"])
+
+    def test_expired_ignore_resurfaces_on_the_next_event(self):
+        issue_id = self.new_issue("lifecycle ignore for a while")
+        status, issue = self.put_issue(issue_id, {"status": "ignored", "statusDetails": {"ignoreDuration": 30}})
+        self.assertEqual(status, 200, issue)
+        until = datetime.datetime.fromisoformat(issue["statusDetails"]["ignoreUntil"].replace("Z", "+00:00"))
+        left = until - datetime.datetime.now(datetime.timezone.utc)
+        self.assertTrue(datetime.timedelta(minutes=29) < left <= datetime.timedelta(minutes=30), left)
+        self.wait_stored(self.send("lifecycle ignore for a while"))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "ignored")
+        # Half an hour later, as far as the issue can tell:
+        self.stack.sql(f"UPDATE issues SET ignore_until = now() - interval '1 second' WHERE id = {issue_id}")
+        self.wait_stored(self.send("lifecycle ignore for a while"))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "unresolved")
+        self.assertEqual(self.activities(issue_id), ["new", "resurfaced"])
+
+    def test_ignore_forever_stays_ignored(self):
+        issue_id = self.new_issue("lifecycle ignore forever")
+        self.assertEqual(self.put_issue(issue_id, {"status": "ignored"})[0], 200)
+        for _ in range(3):
+            self.wait_stored(self.send("lifecycle ignore forever"))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "ignored")
+        self.assertEqual(self.activities(issue_id), ["new"])
+
+    # -- bad updates --------------------------------------------------------------------------------
+    def test_bad_updates_are_refused_with_reasons(self):
+        issue_id = self.new_issue("lifecycle refused updates")
+        for body, fragment in [(b"{not json", "JSON object"), ({"status": "archived"}, "not a valid choice"),
+                               ({}, "required"),
+                               ({"status": "ignored", "statusDetails": {"ignoreCount": -2}}, "positive integer"),
+                               ({"status": "ignored", "statusDetails": {"ignoreDuration": "soon"}}, "positive")]:
+            status, answer = self.put_issue(issue_id, body)
+            self.assertEqual(status, 400, (body, answer))
+            self.assertIn(fragment, answer["detail"])
+        self.assertEqual(self.put_issue(987654321, {"status": "resolved"})[0], 404)
+        self.stack.sql("INSERT INTO api_tokens (user_id, token_hash, name, scopes) SELECT user_id, "
+                       "sha256(convert_to('read-only-token', 'UTF8')), 'ro', ARRAY['event:read'] "
+                       "FROM organization_members LIMIT 1")
+        self.assertEqual(self.put_issue(issue_id, {"status": "resolved"}, token="read-only-token")[0], 403)
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "unresolved")
+
+    # -- aggregates ---------------------------------------------------------------------------------
+    def test_tags_users_and_hourly_counts_are_exact(self):
+        message = "lifecycle aggregates"
+        ids = [self.send(message, environment="production", user={"id": "alice"}),
+               self.send(message, environment="production", user={"id": "bob"}),
+               self.send(message, environment="staging", user={"id": "alice"}),
+               self.send(message, environment="staging")]
+        for event_id in ids:
+            self.wait_stored(event_id)
+        issue_id = self.issue_of(ids[0])
+        self.stack.kafka_replay()  # replays change no aggregate
+        wait_for(lambda: self.stack.worker_totals()["duplicates"] >= 4, 30, message="replay absorbed")
+        tags = self.stack.sql(f"SELECT key, value, times_seen FROM issue_tag_values WHERE issue_id = {issue_id} "
+                              f"AND key IN ('environment', 'level') ORDER BY key, value")
+        self.assertEqual(tags, [["environment", "production", "2"], ["environment", "staging", "2"],
+                                ["level", "error", "4"]])
+        self.assertEqual(self.stack.sql(f"SELECT sum(count) FROM issue_hourly_counts WHERE issue_id = {issue_id}"),
+                         [["4"]])
+        detail = self.stack.api(f"/api/0/issues/{issue_id}/")
+        self.assertEqual(detail["count"], "4")
+        self.assertEqual(detail["userCount"], 2)
+
+    def test_old_events_land_in_their_own_day_partition(self):
+        three_days_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)
+        event_id = self.send("lifecycle from days ago", timestamp=three_days_ago.timestamp())
+        self.wait_stored(event_id)
+        partition = "events_" + three_days_ago.strftime("%Y%m%d")
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM {partition} WHERE event_id = '{event_id}'"), [["1"]])
+
+
+if __name__ == "__main__":
+    unittest.main()
