@@ -1,10 +1,11 @@
-// cron's scheduler loop. For now it has one job: prove the database is reachable, and say so.
-// Retention and alert digests arrive with the cron issue.
+// cron's scheduler loop: a heartbeat that proves the database is reachable and says so, and
+// retention (retention.hpp) every interval. Alert digests arrive with the cron issue.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 
+#include "retention.hpp"
 #include "rookery/db/connection.hpp"
 
 namespace rookery::cron {
@@ -12,6 +13,8 @@ namespace rookery::cron {
 struct CronConfig {
   db::DatabaseConfig database;
   std::chrono::seconds heartbeat_interval{60};
+  std::chrono::seconds retention_interval{3600};  // first run right after start
+  RetentionOptions retention;
 };
 
 CronConfig CronConfigFromEnv();
