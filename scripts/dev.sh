@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Rookery stack on this machine, without Docker:
 #   scripts/dev.sh up       install, build, start PostgreSQL + dev broker + relay, worker, web, cron
+#                           (+ a local SMTP sink for alert mail)
 #   scripts/dev.sh down     stop what `up` started
 #   scripts/dev.sh status   show what runs
 #   scripts/dev.sh logs [service]
@@ -18,6 +19,7 @@ RELAY_PORT="${ROOKERY_RELAY_PORT:-3000}"
 WEB_PORT="${ROOKERY_WEB_PORT:-9000}"
 DB_NAME="${ROOKERY_DEV_DATABASE:-rookery}"
 DB_URL="postgresql://rookery:rookery@localhost:5432/$DB_NAME"
+MAIL_PORT="${ROOKERY_DEV_MAIL_PORT:-1025}"
 SERVICES=(relay worker web cron)
 
 pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
@@ -74,6 +76,15 @@ service_env() {
   export ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_WEB_PORT="$WEB_PORT"
   export ROOKERY_RELAY_PUBLIC_URL="${ROOKERY_RELAY_PUBLIC_URL:-http://localhost:$RELAY_PORT}"
   export ROOKERY_WEB_PUBLIC_URL="${ROOKERY_WEB_PUBLIC_URL:-http://localhost:$WEB_PORT}"
+  # Alert mail goes to the dev mail sink (a real SMTP server that prints what it receives).
+  export ROOKERY_SMTP_URL="${ROOKERY_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}"
+  export ROOKERY_SMTP_STARTTLS="${ROOKERY_SMTP_STARTTLS:-none}"
+  export ROOKERY_SMTP_FROM="${ROOKERY_SMTP_FROM:-rookery@localhost}"
+  if [ ! -s "$STATE/secret_key" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/secret_key")
+  fi
+  ROOKERY_SECRET_KEY="$(cat "$STATE/secret_key")"
+  export ROOKERY_SECRET_KEY
 }
 
 cmd_up() {
@@ -96,6 +107,7 @@ cmd_up() {
     [ -s "$RUN/broker.addr" ] || die "dev broker did not start; see $LOGS/devbroker.log"
   fi
   service_env
+  start_process mailsink /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Debugging
   "$(binary_for admin)" migrate 2>>"$LOGS/admin.log" || die "migration failed; see $LOGS/admin.log"
   if [ ! -s "$STATE/dev.env" ]; then
     log "first run: creating the admin user, organization, project, DSN key and API token"
@@ -136,7 +148,8 @@ Rookery is running.
   DSN:        $ROOKERY_DSN
   API:        $ROOKERY_WEB_URL/api/0/projects/$ROOKERY_ORG/$ROOKERY_PROJECT/issues/
   API token:  in .rookery/dev.env (ROOKERY_API_TOKEN), with the admin login
-  Logs:       scripts/dev.sh logs [relay|worker|web|cron|devbroker]
+  Alert mail: scripts/dev.sh logs mailsink (a local SMTP server that prints every message)
+  Logs:       scripts/dev.sh logs [relay|worker|web|cron|devbroker|mailsink]
   Stop:       scripts/dev.sh down
 
 Try it (Debian's python3 has python3-sentry-sdk):
@@ -147,7 +160,7 @@ MSG
 cmd_down() {
   # Services first (the relay flushes to the broker, the worker commits to it), then the broker.
   stop_processes "${SERVICES[@]}"
-  stop_processes devbroker
+  stop_processes devbroker mailsink
   rm -f "$RUN/broker.addr"
   if [ -f "$RUN/postgres.started-by-dev" ]; then
     as_root pg_ctlcluster 15 main stop || true
@@ -158,7 +171,7 @@ cmd_down() {
 
 cmd_status() {
   local code=0
-  for service in devbroker "${SERVICES[@]}"; do
+  for service in devbroker mailsink "${SERVICES[@]}"; do
     if pid_alive "$service"; then
       printf '%-10s running (pid %s)\n' "$service" "$(cat "$RUN/$service.pid")"
     else

@@ -9,9 +9,9 @@
 #include <iostream>
 #include <string_view>
 
-#include "heartbeat.hpp"
 #include "retention.hpp"
 #include "rookery/log/log.hpp"
+#include "scheduler.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};

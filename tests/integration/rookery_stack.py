@@ -82,7 +82,7 @@ def http_request(url, data=None, headers=None, method=None, timeout=10):
 
 
 class Stack:
-    def __init__(self, relay_env=None, admin_url=None):
+    def __init__(self, relay_env=None, admin_url=None, cron_env=None):
         self.admin_url = admin_url or ADMIN_URL
         if not self.admin_url:
             raise RuntimeError("ROOKERY_TEST_DATABASE_ADMIN_URL is not set: run the suite through scripts/test.sh")
@@ -92,7 +92,9 @@ class Stack:
         self.database_url = urllib.parse.urlunsplit(parts._replace(path="/" + self.db_name))
         self.relay_port = free_port()
         self.web_port = free_port()
+        self.cron_port = free_port()
         self.relay_env = relay_env or {}
+        self.cron_env = {"ROOKERY_CRON_HEARTBEAT_SECONDS": "1", **(cron_env or {})}
         self.processes = {}
         self.logs = {}
         self.topic = "rookery.raw-events"
@@ -118,7 +120,7 @@ class Stack:
         self.start_service("relay", self.relay_env)
         self.start_service("worker")
         self.start_service("web")
-        self.start_service("cron", {"ROOKERY_CRON_HEARTBEAT_SECONDS": "1"})
+        self.start_service("cron", self.cron_env)
         wait_for(lambda: self.relay_get("/readyz").status == 200, 20, message="relay /readyz")
         wait_for(lambda: self.web_get("/readyz").status == 200, 20, message="web /readyz")
         return self
@@ -132,6 +134,14 @@ class Stack:
             "ROOKERY_RELAY_BIND": "127.0.0.1",
             "ROOKERY_WEB_PORT": str(self.web_port),
             "ROOKERY_WEB_BIND": "127.0.0.1",
+            "ROOKERY_CRON_PORT": str(self.cron_port),
+            "ROOKERY_CRON_BIND": "127.0.0.1",
+            "ROOKERY_SECRET_KEY": "integration-test-secret",
+            # Nothing listens here unless a test starts an SMTP server: alert mail fails
+            # transiently and is retried, harmlessly.
+            "ROOKERY_SMTP_URL": "smtp://127.0.0.1:1",
+            "ROOKERY_SMTP_STARTTLS": "none",
+            "ROOKERY_SMTP_FROM": "alerts@rookery.test",
             "ROOKERY_RELAY_PUBLIC_URL": f"http://127.0.0.1:{self.relay_port}",
             "ROOKERY_WEB_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
             "ROOKERY_WORKER_BATCH_WAIT_MS": "50",
@@ -257,6 +267,9 @@ class Stack:
     def project_id(self):
         return int(self.credentials["ROOKERY_PROJECT_ID"])
 
+    def cron_get(self, path, port=None):
+        return http_request(f"http://127.0.0.1:{port or self.cron_port}{path}")
+
     def relay_get(self, path):
         return http_request(f"http://127.0.0.1:{self.relay_port}{path}")
 
@@ -331,10 +344,11 @@ class StackTestCase(unittest.TestCase):
     0 on SIGTERM), and its logs printed when a test fails. Subclasses may set RELAY_ENV."""
 
     RELAY_ENV = None
+    CRON_ENV = None
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(relay_env=cls.RELAY_ENV).start()
+        cls.stack = Stack(relay_env=cls.RELAY_ENV, cron_env=cls.CRON_ENV).start()
         cls.org = cls.stack.credentials["ROOKERY_ORG"]
         cls.project = cls.stack.credentials["ROOKERY_PROJECT"]
 

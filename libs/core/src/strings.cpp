@@ -62,4 +62,26 @@ std::string TruncateUtf8(std::string_view text, std::size_t max_chars) {
   return std::string(text);
 }
 
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string IssueShortId(std::string_view project_slug, std::int64_t number) {
+  std::string out;
+  for (char c : project_slug) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out + "-" + std::to_string(number);
+}
+
 }  // namespace rookery

@@ -3,9 +3,9 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "heartbeat.hpp"
 #include "retention.hpp"
 #include "rookery/core/env.hpp"
+#include "scheduler.hpp"
 
 using namespace rookery::cron;
 using namespace std::chrono;

@@ -10,6 +10,7 @@
 
 #include "rookery/core/strings.hpp"
 #include "rookery/http/response.hpp"
+#include "rookery/notify/unsubscribe.hpp"
 #include "serialize.hpp"
 
 namespace rookery::web {
@@ -23,6 +24,10 @@ constexpr const char* kProjectIssues = "web_project_issues";
 constexpr const char* kIssueForMember = "web_issue_for_member";
 constexpr const char* kLatestEvent = "web_latest_event";
 constexpr const char* kSetIssueStatus = "web_set_issue_status";
+constexpr const char* kProjectName = "web_project_name";
+constexpr const char* kMemberOfProject = "web_member_of_project";
+constexpr const char* kSetNotification = "web_set_notification";
+constexpr const char* kNotificationSettingsOf = "web_notification_settings";
 
 constexpr const char* kIssueColumns =
     "i.id, i.short_id, i.title, i.culprit, i.level, i.type, i.status, i.metadata::text, i.times_seen, "
@@ -59,6 +64,16 @@ void Prepare(pqxx::connection& c) {
             "ORDER BY received_at DESC, event_id DESC LIMIT 1");
   // Ignore thresholds are absolute (times_seen / user_count to reach) so the worker compares
   // without knowing when the ignore began.
+  c.prepare(kProjectName, "SELECT name FROM projects WHERE id = $1");
+  c.prepare(kMemberOfProject,
+            "SELECT 1 FROM projects p JOIN organization_members m ON m.organization_id = p.organization_id "
+            "WHERE p.id = $1 AND m.user_id = $2");
+  c.prepare(kSetNotification,
+            "INSERT INTO notification_settings (user_id, project_id, email_alerts) VALUES ($1, $2, $3) "
+            "ON CONFLICT (user_id, project_id) DO UPDATE SET email_alerts = excluded.email_alerts");
+  c.prepare(kNotificationSettingsOf,
+            "SELECT coalesce(project_id, 0), email_alerts FROM notification_settings WHERE user_id = $1 "
+            "ORDER BY project_id NULLS FIRST");
   c.prepare(kSetIssueStatus,
             "UPDATE issues SET status = $2, status_changed_at = now(), "
             "resolved_at = CASE WHEN $2 = 'resolved' THEN now() END, "
@@ -175,6 +190,80 @@ std::string ParseStatusChange(const std::string& body, StatusChange& change) {
   return "";
 }
 
+http::Response HtmlPage(http::Status status, std::string_view title, const std::string& body_html) {
+  return http::MakeResponse(
+      status,
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + EscapeHtml(title) +
+          "</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">" + body_html +
+          "</body></html>",
+      "text/html; charset=utf-8");
+}
+
+// GET shows what the link will do and asks to confirm (mail scanners follow links; they must not
+// unsubscribe anybody); POST applies it, as RFC 8058 one-click unsubscribe posts it.
+http::Response Unsubscribe(pqxx::connection& connection, const http::Request& request, const std::string& secret) {
+  const std::string token = http::QueryParam(request.target(), "token");
+  const auto target = notify::VerifyUnsubscribeToken(secret, token);
+  if (!target) {
+    return HtmlPage(http::Status::not_found, "Unknown link",
+                    "<p>This unsubscribe link is not valid (it may be incomplete, or from another Rookery).</p>");
+  }
+  pqxx::work tx(connection);
+  const auto project = tx.exec_prepared(kProjectName, target->project_id);
+  if (project.empty()) return HtmlPage(http::Status::not_found, "Unknown project", "<p>That project is gone.</p>");
+  const std::string name = EscapeHtml(project[0][0].as<std::string>());
+  if (request.method() != bhttp::verb::post) {
+    return HtmlPage(http::Status::ok, "Unsubscribe",
+                    "<p>Stop emailing you alerts for <b>" + name +
+                        "</b>?</p><form method=\"post\">"
+                        "<button type=\"submit\">Unsubscribe</button></form>");
+  }
+  tx.exec_prepared(kSetNotification, target->user_id, target->project_id, false);
+  tx.commit();
+  spdlog::info("user {} unsubscribed from alerts for project {}", target->user_id, target->project_id);
+  return HtmlPage(http::Status::ok, "Unsubscribed", "<p>You will get no more alert mail for <b>" + name + "</b>.</p>");
+}
+
+// {"emailAlerts": bool, "projects": {"<project id>": bool}}; PUT takes {"emailAlerts": bool} for
+// every project, or {"project": <id>, "emailAlerts": bool} for one.
+http::Response NotificationSettings(pqxx::connection& connection, const Principal& principal,
+                                    const http::Request& request) {
+  pqxx::work tx(connection);
+  if (request.method() == bhttp::verb::put) {
+    rapidjson::Document body;
+    body.Parse(request.body().c_str(), request.body().size());
+    if (body.HasParseError() || !body.IsObject()) {
+      return http::MakeErrorResponse(http::Status::bad_request, "The request body must be a JSON object");
+    }
+    const auto enabled = body.FindMember("emailAlerts");
+    if (enabled == body.MemberEnd() || !enabled->value.IsBool()) {
+      return http::MakeErrorResponse(http::Status::bad_request, "emailAlerts: must be true or false");
+    }
+    std::optional<std::int64_t> project_id;
+    if (const auto project = body.FindMember("project"); project != body.MemberEnd() && !project->value.IsNull()) {
+      if (!project->value.IsInt64())
+        return http::MakeErrorResponse(http::Status::bad_request, "project: must be an id");
+      project_id = project->value.GetInt64();
+      if (tx.exec_prepared(kMemberOfProject, *project_id, principal.user_id).empty()) return NotFound();
+    }
+    tx.exec_prepared(kSetNotification, principal.user_id, project_id, enabled->value.GetBool());
+  }
+  bool everywhere = true;
+  std::string projects;
+  for (const auto& row : tx.exec_prepared(kNotificationSettingsOf, principal.user_id)) {
+    const auto project_id = row[0].as<std::int64_t>();
+    if (project_id == 0) {
+      everywhere = row[1].as<bool>();
+    } else {
+      projects += (projects.empty() ? "\"" : ",\"") + std::to_string(project_id) +
+                  "\":" + (row[1].as<bool>() ? "true" : "false");
+    }
+  }
+  tx.commit();
+  return http::MakeJsonResponse(http::Status::ok, std::string("{\"emailAlerts\":") + (everywhere ? "true" : "false") +
+                                                      ",\"projects\":{" + projects + "}}");
+}
+
 http::Response UpdateIssue(pqxx::connection& connection, std::int64_t issue_id, const Principal& principal,
                            const std::string& body, const std::string& public_url) {
   if (!principal.Has("event:write") && !principal.Has("project:write") && !principal.Has("event:admin")) {
@@ -215,7 +304,10 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
     responder.Send(NotFound());
     return;
   }
-  const bool writes = route.endpoint == Endpoint::kIssue && incoming.request.method() == bhttp::verb::put;
+  const auto method = incoming.request.method();
+  const bool writes = ((route.endpoint == Endpoint::kIssue || route.endpoint == Endpoint::kNotificationSettings) &&
+                       method == bhttp::verb::put) ||
+                      (route.endpoint == Endpoint::kUnsubscribe && method == bhttp::verb::post);
   if (incoming.request.method() != bhttp::verb::get && !writes) {
     responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
     return;
@@ -243,6 +335,9 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
     return http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ready\"}");
   }
 
+  // The link in alert mail carries its own signed proof of whom it unsubscribes: no login.
+  if (route.endpoint == Endpoint::kUnsubscribe) return Unsubscribe(connection, request, config_.secret_key);
+
   const std::string_view authorization = request[bhttp::field::authorization];
   if (!StartsWithIgnoreCase(authorization, "bearer ")) {
     return http::MakeErrorResponse(http::Status::unauthorized, "Authentication credentials were not provided.");
@@ -258,6 +353,10 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }
 
+  if (route.endpoint == Endpoint::kNotificationSettings) {
+    tx.commit();
+    return NotificationSettings(connection, principal, request);
+  }
   if (request.method() == bhttp::verb::put) {
     tx.commit();
     return UpdateIssue(connection, route.issue_id, principal, request.body(), config_.public_url);

@@ -12,6 +12,7 @@ WebConfig WebConfigFromEnv() {
       static_cast<std::size_t>(EnvInt("ROOKERY_WEB_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30));
   config.io_threads = static_cast<int>(EnvInt("ROOKERY_WEB_THREADS", 1, 1, 64));
   config.db_threads = static_cast<int>(EnvInt("ROOKERY_WEB_DB_THREADS", 4, 1, 256));
+  config.secret_key = EnvString("ROOKERY_SECRET_KEY", "");
   config.public_url = EnvString("ROOKERY_WEB_PUBLIC_URL", "http://localhost:" + std::to_string(config.http.port));
   while (!config.public_url.empty() && config.public_url.back() == '/') config.public_url.pop_back();
   config.shutdown_grace = std::chrono::milliseconds(EnvInt("ROOKERY_SHUTDOWN_GRACE_MS", 10000, 0, 600000));

@@ -14,6 +14,7 @@ struct WebConfig {
   int io_threads = 1;
   int db_threads = 4;  // blocking queries run here, one connection each, never on I/O threads
   std::string public_url = "http://localhost:9000";  // for permalinks
+  std::string secret_key;  // checks the unsubscribe links in alert mail; empty: they are refused
   std::chrono::milliseconds shutdown_grace{10000};
   db::DatabaseConfig database;
 };

@@ -41,6 +41,11 @@ Route MatchRoute(std::string_view target) {
     route.project_slug = s[4];
   } else if (s.size() == 4 && s[0] == "api" && s[1] == "0" && s[2] == "issues" && ParseId(s[3], route.issue_id)) {
     route.endpoint = Endpoint::kIssue;
+  } else if (s.size() == 4 && s[0] == "api" && s[1] == "0" && s[2] == "notifications" && s[3] == "unsubscribe") {
+    route.endpoint = Endpoint::kUnsubscribe;
+  } else if (s.size() == 5 && s[0] == "api" && s[1] == "0" && s[2] == "users" && s[3] == "me" &&
+             s[4] == "notifications") {
+    route.endpoint = Endpoint::kNotificationSettings;
   } else if (s.size() == 6 && s[0] == "api" && s[1] == "0" && s[2] == "issues" && s[4] == "events" &&
              s[5] == "latest" && ParseId(s[3], route.issue_id)) {
     route.endpoint = Endpoint::kIssueLatestEvent;

@@ -11,9 +11,11 @@ enum class Endpoint {
   kNotFound,
   kHealth,
   kReady,
-  kProjectIssues,     // /api/0/projects/{org}/{project}/issues/
-  kIssue,             // /api/0/issues/{id}/ (GET, PUT)
-  kIssueLatestEvent,  // /api/0/issues/{id}/events/latest/
+  kProjectIssues,         // /api/0/projects/{org}/{project}/issues/
+  kIssue,                 // /api/0/issues/{id}/ (GET, PUT)
+  kIssueLatestEvent,      // /api/0/issues/{id}/events/latest/
+  kUnsubscribe,           // /api/0/notifications/unsubscribe/?token=... (GET: a page, POST: apply)
+  kNotificationSettings,  // /api/0/users/me/notifications/ (GET, PUT)
 };
 
 struct Route {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <vector>
 
+#include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
 
 namespace rookery::web {
@@ -249,12 +250,6 @@ void WriteTags(Writer& w, const Value& doc, const EventRow& event) {
 
 }  // namespace
 
-std::string ShortId(const std::string& project_slug, std::int64_t short_id) {
-  std::string out;
-  for (char c : project_slug) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  return out + "-" + std::to_string(short_id);
-}
-
 std::string SerializeIssue(const IssueRow& issue, const std::string& public_url) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
@@ -263,7 +258,7 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Key(w, "id");
   Str(w, id);
   Key(w, "shortId");
-  Str(w, ShortId(issue.project_slug, issue.short_id));
+  Str(w, IssueShortId(issue.project_slug, issue.short_id));
   Key(w, "title");
   Str(w, issue.title);
   Key(w, "culprit");

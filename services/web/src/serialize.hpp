@@ -50,8 +50,6 @@ struct EventRow {
   std::string data_json;  // the stored event
 };
 
-/// "PROJECT-12": the project slug upper-cased, as Sentry's short ids read.
-std::string ShortId(const std::string& project_slug, std::int64_t short_id);
 /// One issue, as /api/0/issues/{id}/ and the issue list show it.
 std::string SerializeIssue(const IssueRow& issue, const std::string& public_url);
 /// One event with its interfaces as `entries`, as /api/0/issues/{id}/events/latest/ shows it.

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <pqxx/pqxx>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "rookery/core/time.hpp"
 
 namespace rookery::worker {
@@ -116,6 +119,19 @@ std::string_view StatusTransition(const pqxx::row& issue, std::int64_t received_
   return "";
 }
 
+// The event's tags as a JSON object, for the outbox row that alert filters read.
+std::string TagsJson(const ProcessedEvent& processed) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  for (const auto& [key, value] : processed.tags) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  }
+  writer.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 std::string TagKeys(const ProcessedEvent& processed) {
   std::vector<std::string> keys;
   for (const auto& tag : processed.tags) keys.push_back(tag.first);
@@ -163,7 +179,8 @@ EventOutcome WriteEvent(pqxx::transaction_base& tx, const ProcessedEvent& proces
   }
   tx.exec_prepared(kCountHour, project_id, issue_id, timestamp);
   if (!transition.empty()) {
-    tx.exec_prepared(kAddActivity, project_id, issue_id, std::string(transition), event_id);
+    tx.exec_prepared(kAddActivity, project_id, issue_id, std::string(transition), event_id, event.level,
+                     event.environment, TagsJson(processed));
     if (transition == "regression") outcome.regressed = true;
     if (transition == "resurfaced") outcome.resurfaced = true;
   }
@@ -241,9 +258,9 @@ void PrepareStatements(pqxx::connection& connection) {
                      "INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
                      "VALUES ($1, $2, date_trunc('hour', $3::timestamptz, 'UTC'), 1) "
                      "ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly_counts.count + 1");
-  connection.prepare(
-      kAddActivity,
-      "INSERT INTO issue_activities (project_id, issue_id, kind, event_id) VALUES ($1, $2, $3, $4::uuid)");
+  connection.prepare(kAddActivity,
+                     "INSERT INTO issue_activities (project_id, issue_id, kind, event_id, level, environment, tags) "
+                     "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7::jsonb)");
   connection.prepare(kEnsurePartition, "SELECT rookery_ensure_events_partition($1::date)");
   connection.prepare(kDeadLetter,
                      "INSERT INTO dead_letters (topic, partition, \"offset\", reason, payload) "

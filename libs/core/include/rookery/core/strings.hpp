@@ -1,6 +1,7 @@
 // rookery::core — small string helpers used by several libraries.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,5 +14,11 @@ bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix);
 std::string UrlDecode(std::string_view text);
 /// Cuts to at most `max_chars` Unicode scalar values without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string_view text, std::size_t max_chars);
+
+/// Text made safe inside HTML elements and quoted attribute values.
+std::string EscapeHtml(std::string_view text);
+
+/// An issue's short id as the API, the UI and alert mail show it: "BACKEND-12".
+std::string IssueShortId(std::string_view project_slug, std::int64_t number);
 
 }  // namespace rookery

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "heartbeat.hpp"
 #include "rookery/core/env.hpp"
+#include "scheduler.hpp"
 
 using namespace rookery::cron;
 
