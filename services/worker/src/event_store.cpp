@@ -3,7 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <pqxx/pqxx>
+#include <pqxx/stream_to>
+#include <set>
+#include <tuple>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -19,13 +23,22 @@ constexpr const char* kCreateIssue = "worker_create_issue";
 constexpr const char* kClaimHash = "worker_claim_hash";
 constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
-constexpr const char* kInsertEvent = "worker_insert_event";
-constexpr const char* kLockIssue = "worker_lock_issue";
-constexpr const char* kCountEvent = "worker_count_event";
-constexpr const char* kAddUser = "worker_add_user";
+constexpr const char* kFindIssues = "worker_find_issues";
+constexpr const char* kAttachHashes = "worker_attach_hashes";
+constexpr const char* kInsertStaged = "worker_insert_staged";
+constexpr const char* kLockIssues = "worker_lock_issues";
+constexpr const char* kCountEvents = "worker_count_events";
+constexpr const char* kAddUsers = "worker_add_users";
 constexpr const char* kCountTags = "worker_count_tags";
-constexpr const char* kCountHour = "worker_count_hour";
-constexpr const char* kAddActivity = "worker_add_activity";
+constexpr const char* kCountHours = "worker_count_hours";
+constexpr const char* kAddActivities = "worker_add_activities";
+
+// A batch is COPYed here first (one round trip, no per-row statement), then moved into `events`
+// with ON CONFLICT DO NOTHING. Temporary: one per connection, emptied at every commit.
+constexpr const char* kStagingTable = "worker_staged_events";
+const std::vector<std::string> kStagingColumns = {
+    "ordinal", "project_id", "event_id",    "day",     "issue_id", "received_at", "timestamp", "platform", "level",
+    "title",   "culprit",    "environment", "release", "sdk_name", "sdk_version", "client_ip", "hashes",   "data"};
 constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
@@ -47,13 +60,6 @@ std::string TextArray(const std::vector<std::string>& values) {
 std::string Timestamp(std::int64_t unix_millis) {
   return FormatIso8601Millis(unix_millis);
 }
-
-struct EventOutcome {
-  bool inserted = false;
-  bool new_issue = false;
-  bool regressed = false;
-  bool resurfaced = false;
-};
 
 // The events partition an event lives in: the UTC date of its (normalized) timestamp.
 std::string EventDay(std::int64_t unix_millis) {
@@ -97,28 +103,6 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
   return issue_id;
 }
 
-// What a newly stored event does to its issue's status; written to the outbox when it changes.
-std::string_view StatusTransition(const pqxx::row& issue, std::int64_t received_at_ms, std::int64_t times_seen_after,
-                                  std::int64_t user_count_after) {
-  const std::string_view status = issue["status"].c_str();
-  if (status == "resolved") {
-    // An event that was already queued when the issue was resolved does not reopen it.
-    const bool after_resolution =
-        issue["resolved_ms"].is_null() || received_at_ms > issue["resolved_ms"].as<std::int64_t>();
-    return after_resolution ? "regression" : "";
-  }
-  if (status == "ignored") {
-    const bool expired =
-        !issue["ignore_until_ms"].is_null() && received_at_ms >= issue["ignore_until_ms"].as<std::int64_t>();
-    const bool count_reached = !issue["ignore_until_times_seen"].is_null() &&
-                               times_seen_after >= issue["ignore_until_times_seen"].as<std::int64_t>();
-    const bool users_reached = !issue["ignore_until_user_count"].is_null() &&
-                               user_count_after >= issue["ignore_until_user_count"].as<std::int64_t>();
-    return expired || count_reached || users_reached ? "resurfaced" : "";
-  }
-  return "";
-}
-
 // The event's tags as a JSON object, for the outbox row that alert filters read.
 std::string TagsJson(const ProcessedEvent& processed) {
   rapidjson::StringBuffer buffer;
@@ -132,59 +116,278 @@ std::string TagsJson(const ProcessedEvent& processed) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-std::string TagKeys(const ProcessedEvent& processed) {
-  std::vector<std::string> keys;
-  for (const auto& tag : processed.tags) keys.push_back(tag.first);
-  return TextArray(keys);
+std::string IntArray(const std::vector<std::int64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += std::to_string(values[i]);
+  }
+  return out + "}";
 }
 
-std::string TagValues(const ProcessedEvent& processed) {
-  std::vector<std::string> values;
-  for (const auto& tag : processed.tags) values.push_back(tag.second);
-  return TextArray(values);
+std::string HourOf(std::int64_t unix_millis) {
+  constexpr std::int64_t kHour = 3'600'000;
+  const std::int64_t floored =
+      unix_millis >= 0 ? unix_millis / kHour * kHour : (unix_millis - kHour + 1) / kHour * kHour;
+  return Timestamp(floored);
 }
 
-EventOutcome WriteEvent(pqxx::transaction_base& tx, const ProcessedEvent& processed) {
-  const auto& event = processed.event;
-  const std::int64_t project_id = processed.raw.project_id;
-  EventOutcome outcome;
-  const std::int64_t issue_id = ResolveIssue(tx, processed, outcome.new_issue);
-  const std::string event_id = processed.raw.event_id.ToUuidString();
-  const std::string received_at = Timestamp(processed.raw.received_at_ms);
-  const std::string timestamp = Timestamp(event.timestamp_ms);
-  const auto inserted = tx.exec_prepared(
-      kInsertEvent, project_id, event_id, EventDay(event.timestamp_ms), issue_id, received_at, timestamp,
-      event.platform, event.level, event.title, event.culprit, event.environment, event.release, processed.raw.sdk_name,
-      processed.raw.sdk_version, processed.client_ip, TextArray(processed.grouping.hashes), event.storable_json);
-  if (inserted.empty()) return outcome;  // a replay: nothing below may count it twice
-  outcome.inserted = true;
+// Everything one batch does to one issue, summed in memory so each table gets one statement.
+struct IssueDelta {
+  std::int64_t project_id = 0;
+  bool created = false;             // by this batch
+  std::vector<std::size_t> events;  // indexes of newly stored events, in batch order
+  std::size_t latest = 0;           // the event whose title and level the issue shows
+  std::int64_t first_received_ms = 0;
+  std::int64_t last_received_ms = 0;
+  std::int64_t new_users = 0;
+};
 
-  // The row lock serializes workers storing events of the same issue, so each one sees the
-  // status the previous one left and a transition is recorded exactly once.
-  const pqxx::row issue = tx.exec_prepared1(kLockIssue, issue_id);
-  bool new_user = false;
-  if (!processed.user_key.empty()) {
-    new_user = !tx.exec_prepared(kAddUser, project_id, issue_id, processed.user_key, received_at).empty();
+struct TagDelta {
+  std::int64_t count = 0;
+  std::int64_t first_ms = 0;
+  std::int64_t last_ms = 0;
+};
+
+// Finds or creates each event's issue: one lookup for every hash in the batch, then a create (with
+// its race handling) only per group no issue owns yet.
+std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events,
+                                        std::set<std::int64_t>& created) {
+  std::vector<std::int64_t> projects;
+  std::vector<std::string> hashes;
+  for (const auto* processed : events) {
+    for (const auto& hash : processed->grouping.hashes) {
+      projects.push_back(processed->raw.project_id);
+      hashes.push_back(hash);
+    }
   }
-  const std::int64_t times_seen_after = issue["times_seen"].as<std::int64_t>() + 1;
-  const std::int64_t user_count_after = issue["user_count"].as<std::int64_t>() + (new_user ? 1 : 0);
-  const std::string_view transition =
-      outcome.new_issue ? "new"
-                        : StatusTransition(issue, processed.raw.received_at_ms, times_seen_after, user_count_after);
-  const bool reopens = transition == "regression" || transition == "resurfaced";
-  tx.exec_prepared(kCountEvent, issue_id, received_at, event.title, event.culprit, event.level, new_user ? 1 : 0,
-                   reopens);
-  if (!processed.tags.empty()) {
-    tx.exec_prepared(kCountTags, project_id, issue_id, TagKeys(processed), TagValues(processed), timestamp);
+  std::map<std::pair<std::int64_t, std::string>, std::int64_t> owner;
+  for (const auto& row : tx.exec_prepared(kFindIssues, IntArray(projects), TextArray(hashes))) {
+    owner[{row[0].as<std::int64_t>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
   }
-  tx.exec_prepared(kCountHour, project_id, issue_id, timestamp);
-  if (!transition.empty()) {
-    tx.exec_prepared(kAddActivity, project_id, issue_id, std::string(transition), event_id, event.level,
-                     event.environment, TagsJson(processed));
-    if (transition == "regression") outcome.regressed = true;
-    if (transition == "resurfaced") outcome.resurfaced = true;
+  std::vector<std::int64_t> issue_of(events.size(), 0);
+  std::vector<std::int64_t> attach_projects, attach_issues;
+  std::vector<std::string> attach_hashes, attach_configs;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const ProcessedEvent& processed = *events[i];
+    const std::int64_t project_id = processed.raw.project_id;
+    for (const auto& hash : processed.grouping.hashes) {
+      if (auto it = owner.find({project_id, hash}); it != owner.end()) {
+        issue_of[i] = it->second;
+        break;
+      }
+    }
+    if (issue_of[i] == 0) {
+      bool made = false;
+      issue_of[i] = ResolveIssue(tx, processed, made);
+      if (made) created.insert(issue_of[i]);
+      for (const auto& hash : processed.grouping.hashes) owner.emplace(std::pair{project_id, hash}, issue_of[i]);
+      continue;
+    }
+    // Hashes of the event no issue owns yet join its issue, so later events sharing them do too.
+    for (const auto& hash : processed.grouping.hashes) {
+      if (owner.emplace(std::pair{project_id, hash}, issue_of[i]).second) {
+        attach_projects.push_back(project_id);
+        attach_issues.push_back(issue_of[i]);
+        attach_hashes.push_back(hash);
+        attach_configs.push_back(processed.grouping.config);
+      }
+    }
   }
-  return outcome;
+  if (!attach_hashes.empty()) {
+    tx.exec_prepared(kAttachHashes, IntArray(attach_projects), TextArray(attach_hashes), IntArray(attach_issues),
+                     TextArray(attach_configs));
+  }
+  return issue_of;
+}
+
+// COPYs the events into a per-connection staging table and moves them into `events` with one
+// INSERT; returns which of them were new (the rest were stored before: replays).
+std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events,
+                               const std::vector<std::int64_t>& issue_of) {
+  {
+    pqxx::stream_to copy(tx, kStagingTable, kStagingColumns);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const ProcessedEvent& p = *events[i];
+      const auto& event = p.event;
+      copy << std::make_tuple(static_cast<std::int64_t>(i), p.raw.project_id, p.raw.event_id.ToUuidString(),
+                              EventDay(event.timestamp_ms), issue_of[i], Timestamp(p.raw.received_at_ms),
+                              Timestamp(event.timestamp_ms), event.platform, event.level, event.title, event.culprit,
+                              event.environment, event.release, p.raw.sdk_name, p.raw.sdk_version, p.client_ip,
+                              TextArray(p.grouping.hashes), event.storable_json);
+    }
+    copy.complete();
+  }
+  std::vector<bool> inserted(events.size(), false);
+  for (const auto& row : tx.exec_prepared(kInsertStaged)) inserted[row[0].as<std::size_t>()] = true;
+  return inserted;
+}
+
+// What the batch's new events do to an issue's status (written to the outbox when it changes),
+// and the event that did it.
+std::pair<std::string_view, std::size_t> Transition(const pqxx::row& issue, const IssueDelta& delta,
+                                                    const std::vector<const ProcessedEvent*>& events) {
+  if (delta.created) return {"new", delta.events.front()};
+  const std::string_view status = issue["status"].c_str();
+  if (status == "resolved") {
+    // An event that was already queued when the issue was resolved does not reopen it.
+    for (std::size_t index : delta.events) {
+      if (issue["resolved_ms"].is_null() ||
+          events[index]->raw.received_at_ms > issue["resolved_ms"].as<std::int64_t>()) {
+        return {"regression", index};
+      }
+    }
+    return {"", 0};
+  }
+  if (status == "ignored") {
+    const auto count = static_cast<std::int64_t>(delta.events.size());
+    const bool expired =
+        !issue["ignore_until_ms"].is_null() && delta.last_received_ms >= issue["ignore_until_ms"].as<std::int64_t>();
+    const bool count_reached =
+        !issue["ignore_until_times_seen"].is_null() &&
+        issue["times_seen"].as<std::int64_t>() + count >= issue["ignore_until_times_seen"].as<std::int64_t>();
+    const bool users_reached =
+        !issue["ignore_until_user_count"].is_null() &&
+        issue["user_count"].as<std::int64_t>() + delta.new_users >= issue["ignore_until_user_count"].as<std::int64_t>();
+    if (expired || count_reached || users_reached) return {"resurfaced", delta.events.back()};
+  }
+  return {"", 0};
+}
+
+// Stores a batch of events and everything they change, in the caller's transaction, with a fixed
+// number of statements whatever the batch size (plus one create per new issue). Only newly
+// inserted events count, so a replayed batch changes nothing.
+BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events) {
+  BatchResult result;
+  if (events.empty()) return result;
+  std::set<std::int64_t> created;
+  const std::vector<std::int64_t> issue_of = ResolveIssues(tx, events, created);
+  const std::vector<bool> inserted = InsertEvents(tx, events, issue_of);
+
+  std::map<std::int64_t, IssueDelta> issues;                          // ordered by id: the order rows are locked in
+  std::map<std::pair<std::int64_t, std::string>, std::size_t> users;  // (issue, user key) -> its first event
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!inserted[i]) {
+      ++result.duplicates;
+      continue;
+    }
+    ++result.inserted;
+    const ProcessedEvent& processed = *events[i];
+    IssueDelta& delta = issues[issue_of[i]];
+    const std::int64_t received = processed.raw.received_at_ms;
+    if (delta.events.empty()) {
+      delta.project_id = processed.raw.project_id;
+      delta.created = created.count(issue_of[i]) > 0;
+      delta.first_received_ms = delta.last_received_ms = received;
+      delta.latest = i;
+    }
+    delta.events.push_back(i);
+    delta.first_received_ms = std::min(delta.first_received_ms, received);
+    if (received >= delta.last_received_ms) {
+      delta.last_received_ms = received;
+      delta.latest = i;
+    }
+    if (!processed.user_key.empty()) users.emplace(std::pair{issue_of[i], processed.user_key}, i);
+  }
+  if (issues.empty()) return result;
+
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, delta] : issues) ids.push_back(id);
+  // The row locks serialize workers storing events of the same issues, so each sees the status
+  // the previous one left and a transition is recorded exactly once.
+  std::map<std::int64_t, pqxx::row> locked;
+  const pqxx::result issue_rows = tx.exec_prepared(kLockIssues, IntArray(ids));
+  for (const auto& row : issue_rows) locked.emplace(row["id"].as<std::int64_t>(), row);
+
+  if (!users.empty()) {
+    std::vector<std::int64_t> user_projects, user_issues;
+    std::vector<std::string> user_keys, user_seen;
+    for (const auto& [key, index] : users) {
+      user_projects.push_back(events[index]->raw.project_id);
+      user_issues.push_back(key.first);
+      user_keys.push_back(key.second);
+      user_seen.push_back(Timestamp(events[index]->raw.received_at_ms));
+    }
+    for (const auto& row : tx.exec_prepared(kAddUsers, IntArray(user_projects), IntArray(user_issues),
+                                            TextArray(user_keys), TextArray(user_seen))) {
+      ++issues[row[0].as<std::int64_t>()].new_users;
+    }
+  }
+
+  std::vector<std::int64_t> counts, new_users, activity_projects, activity_issues;
+  std::vector<std::string> firsts, lasts, titles, culprits, levels, reopen;
+  std::vector<std::string> activity_kinds, activity_events, activity_levels, activity_environments, activity_tags;
+  std::map<std::tuple<std::int64_t, std::string, std::string>, TagDelta> tags;
+  std::map<std::pair<std::int64_t, std::string>, std::int64_t> hours;
+  for (const auto& [id, delta] : issues) {
+    const ProcessedEvent& latest = *events[delta.latest];
+    counts.push_back(static_cast<std::int64_t>(delta.events.size()));
+    new_users.push_back(delta.new_users);
+    firsts.push_back(Timestamp(delta.first_received_ms));
+    lasts.push_back(Timestamp(delta.last_received_ms));
+    titles.push_back(latest.event.title);
+    culprits.push_back(latest.event.culprit);
+    levels.push_back(latest.event.level);
+    const auto [kind, cause] = Transition(locked.at(id), delta, events);
+    reopen.push_back(kind == "regression" || kind == "resurfaced" ? "t" : "f");
+    if (!kind.empty()) {
+      const ProcessedEvent& event = *events[cause];
+      activity_projects.push_back(delta.project_id);
+      activity_issues.push_back(id);
+      activity_kinds.emplace_back(kind);
+      activity_events.push_back(event.raw.event_id.ToUuidString());
+      activity_levels.push_back(event.event.level);
+      activity_environments.push_back(event.event.environment);
+      activity_tags.push_back(TagsJson(event));
+      if (kind == "new") ++result.new_issues;
+      if (kind == "regression") ++result.regressions;
+      if (kind == "resurfaced") ++result.resurfaced;
+    }
+    for (std::size_t index : delta.events) {
+      const std::int64_t timestamp = events[index]->event.timestamp_ms;
+      ++hours[{id, HourOf(timestamp)}];
+      for (const auto& [key, value] : events[index]->tags) {
+        TagDelta& tag = tags[{id, key, value}];
+        tag.first_ms = tag.count == 0 ? timestamp : std::min(tag.first_ms, timestamp);
+        tag.last_ms = tag.count == 0 ? timestamp : std::max(tag.last_ms, timestamp);
+        ++tag.count;
+      }
+    }
+  }
+  tx.exec_prepared(kCountEvents, IntArray(ids), IntArray(counts), IntArray(new_users), TextArray(firsts),
+                   TextArray(lasts), TextArray(titles), TextArray(culprits), TextArray(levels), TextArray(reopen));
+
+  if (!tags.empty()) {
+    std::vector<std::int64_t> tag_projects, tag_issues, tag_counts;
+    std::vector<std::string> tag_keys, tag_values, tag_firsts, tag_lasts;
+    for (const auto& [key, tag] : tags) {
+      tag_projects.push_back(issues[std::get<0>(key)].project_id);
+      tag_issues.push_back(std::get<0>(key));
+      tag_keys.push_back(std::get<1>(key));
+      tag_values.push_back(std::get<2>(key));
+      tag_counts.push_back(tag.count);
+      tag_firsts.push_back(Timestamp(tag.first_ms));
+      tag_lasts.push_back(Timestamp(tag.last_ms));
+    }
+    tx.exec_prepared(kCountTags, IntArray(tag_projects), IntArray(tag_issues), TextArray(tag_keys),
+                     TextArray(tag_values), IntArray(tag_counts), TextArray(tag_firsts), TextArray(tag_lasts));
+  }
+  std::vector<std::int64_t> hour_projects, hour_issues, hour_counts;
+  std::vector<std::string> hour_starts;
+  for (const auto& [key, count] : hours) {
+    hour_projects.push_back(issues[key.first].project_id);
+    hour_issues.push_back(key.first);
+    hour_starts.push_back(key.second);
+    hour_counts.push_back(count);
+  }
+  tx.exec_prepared(kCountHours, IntArray(hour_projects), IntArray(hour_issues), TextArray(hour_starts),
+                   IntArray(hour_counts));
+  if (!activity_issues.empty()) {
+    tx.exec_prepared(kAddActivities, IntArray(activity_projects), IntArray(activity_issues), TextArray(activity_kinds),
+                     TextArray(activity_events), TextArray(activity_levels), TextArray(activity_environments),
+                     TextArray(activity_tags));
+  }
+  return result;
 }
 
 void WriteDeadLetter(pqxx::transaction_base& tx, const DeadLetterRecord& letter) {
@@ -195,9 +398,21 @@ void WriteDeadLetter(pqxx::transaction_base& tx, const DeadLetterRecord& letter)
 }  // namespace
 
 void PrepareStatements(pqxx::connection& connection) {
+  {
+    pqxx::nontransaction tx(connection);
+    tx.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS worker_staged_events (ordinal integer, project_id bigint, event_id uuid, "
+        "day date, issue_id bigint, received_at timestamptz, timestamp timestamptz, platform text, level text, "
+        "title text, culprit text, environment text, release text, sdk_name text, sdk_version text, client_ip text, "
+        "hashes text[], data text) ON COMMIT DELETE ROWS");
+  }
   connection.prepare(kFindIssue,
                      "SELECT issue_id FROM group_hashes WHERE project_id = $1 AND hash = ANY($2::text[]) "
                      "ORDER BY array_position($2::text[], hash::text) LIMIT 1");
+  connection.prepare(kFindIssues,
+                     "SELECT g.project_id, rtrim(g.hash), g.issue_id FROM group_hashes g "
+                     "JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, hash) "
+                     "ON g.project_id = k.project_id AND g.hash = k.hash::bpchar");
   connection.prepare(kNextShortId,
                      "INSERT INTO project_counters (project_id) VALUES ($1) ON CONFLICT (project_id) "
                      "DO UPDATE SET next_short_id = project_counters.next_short_id + 1 RETURNING next_short_id");
@@ -217,50 +432,68 @@ void PrepareStatements(pqxx::connection& connection) {
   connection.prepare(kAddHashes,
                      "INSERT INTO group_hashes (project_id, hash, issue_id, config) "
                      "SELECT $1, h, $2, $3 FROM unnest($4::text[]) AS h ON CONFLICT (project_id, hash) DO NOTHING");
+  connection.prepare(kAttachHashes,
+                     "INSERT INTO group_hashes (project_id, hash, issue_id, config) "
+                     "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) "
+                     "ON CONFLICT (project_id, hash) DO NOTHING");
+  // A retried event repeated within one batch is inserted once (DO NOTHING skips the second row).
   connection.prepare(
-      kInsertEvent,
-      "INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, "
-      "culprit, environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
-      "VALUES ($1, $2::uuid, $3::date, $4, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13, $14, "
-      "NULLIF($15, '')::inet, $16::text[], $17::jsonb) "
-      "ON CONFLICT (project_id, event_id, day) DO NOTHING RETURNING 1");
-  connection.prepare(kLockIssue,
-                     "SELECT status, times_seen, user_count, "
+      kInsertStaged,
+      "WITH stored AS ("
+      "  INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, "
+      "    culprit, environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
+      "  SELECT project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, "
+      "    environment, release, sdk_name, sdk_version, NULLIF(client_ip, '')::inet, hashes, data::jsonb "
+      "  FROM worker_staged_events ORDER BY ordinal "
+      "  ON CONFLICT (project_id, event_id, day) DO NOTHING RETURNING project_id, event_id, day) "
+      "SELECT min(s.ordinal) FROM stored JOIN worker_staged_events s USING (project_id, event_id, day) "
+      "GROUP BY s.project_id, s.event_id, s.day");
+  connection.prepare(kLockIssues,
+                     "SELECT id, status, times_seen, user_count, "
                      "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "
                      "(extract(epoch FROM ignore_until) * 1000)::bigint AS ignore_until_ms, "
-                     "ignore_until_times_seen, ignore_until_user_count FROM issues WHERE id = $1 FOR UPDATE");
-  connection.prepare(kAddUser,
+                     "ignore_until_times_seen, ignore_until_user_count FROM issues WHERE id = ANY($1::bigint[]) "
+                     "ORDER BY id FOR UPDATE");
+  connection.prepare(kAddUsers,
                      "INSERT INTO issue_users (project_id, issue_id, user_key, first_seen) "
-                     "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING RETURNING 1");
+                     "SELECT p, i, k, f::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
+                     "AS u(p, i, k, f) ON CONFLICT DO NOTHING RETURNING issue_id");
   // The issue shows its latest event's title and culprit, as Sentry's does. A regression or
   // re-surfacing clears the resolution and the ignore conditions.
   connection.prepare(
-      kCountEvent,
-      "UPDATE issues SET times_seen = times_seen + 1, user_count = user_count + $6, "
-      "first_seen = LEAST(first_seen, $2::timestamptz), last_seen = GREATEST(last_seen, $2::timestamptz), "
-      "title = $3, culprit = $4, level = $5, "
-      "status = CASE WHEN $7 THEN 'unresolved' ELSE status END, "
-      "resolved_at = CASE WHEN $7 THEN NULL ELSE resolved_at END, "
-      "ignore_until = CASE WHEN $7 THEN NULL ELSE ignore_until END, "
-      "ignore_until_times_seen = CASE WHEN $7 THEN NULL ELSE ignore_until_times_seen END, "
-      "ignore_until_user_count = CASE WHEN $7 THEN NULL ELSE ignore_until_user_count END, "
-      "status_changed_at = CASE WHEN $7 THEN now() ELSE status_changed_at END "
-      "WHERE id = $1");
+      kCountEvents,
+      "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
+      "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
+      "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
+      "title = d.title, culprit = d.culprit, level = d.level, "
+      "status = CASE WHEN d.reopen THEN 'unresolved' ELSE i.status END, "
+      "resolved_at = CASE WHEN d.reopen THEN NULL ELSE i.resolved_at END, "
+      "ignore_until = CASE WHEN d.reopen THEN NULL ELSE i.ignore_until END, "
+      "ignore_until_times_seen = CASE WHEN d.reopen THEN NULL ELSE i.ignore_until_times_seen END, "
+      "ignore_until_user_count = CASE WHEN d.reopen THEN NULL ELSE i.ignore_until_user_count END, "
+      "status_changed_at = CASE WHEN d.reopen THEN now() ELSE i.status_changed_at END "
+      "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
+      "$8::text[], $9::boolean[]) AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen) "
+      "WHERE i.id = d.id");
   connection.prepare(kCountTags,
                      "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, "
-                     "last_seen) SELECT $1, $2, k, v, 1, $5::timestamptz, $5::timestamptz "
-                     "FROM unnest($3::text[], $4::text[]) AS t(k, v) "
+                     "last_seen) SELECT p, i, k, v, n, f::timestamptz, l::timestamptz "
+                     "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
+                     "$7::text[]) AS t(p, i, k, v, n, f, l) "
                      "ON CONFLICT (project_id, issue_id, key, value) DO UPDATE SET "
-                     "times_seen = issue_tag_values.times_seen + 1, "
+                     "times_seen = issue_tag_values.times_seen + excluded.times_seen, "
                      "first_seen = LEAST(issue_tag_values.first_seen, excluded.first_seen), "
                      "last_seen = GREATEST(issue_tag_values.last_seen, excluded.last_seen)");
-  connection.prepare(kCountHour,
+  connection.prepare(kCountHours,
                      "INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
-                     "VALUES ($1, $2, date_trunc('hour', $3::timestamptz, 'UTC'), 1) "
-                     "ON CONFLICT (project_id, issue_id, hour) DO UPDATE SET count = issue_hourly_counts.count + 1");
-  connection.prepare(kAddActivity,
+                     "SELECT p, i, h::timestamptz, n FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
+                     "$4::bigint[]) AS c(p, i, h, n) "
+                     "ON CONFLICT (project_id, issue_id, hour) DO UPDATE "
+                     "SET count = issue_hourly_counts.count + excluded.count");
+  connection.prepare(kAddActivities,
                      "INSERT INTO issue_activities (project_id, issue_id, kind, event_id, level, environment, tags) "
-                     "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7::jsonb)");
+                     "SELECT p, i, k, e::uuid, l, v, t::jsonb FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
+                     "$4::text[], $5::text[], $6::text[], $7::text[]) AS a(p, i, k, e, l, v, t)");
   connection.prepare(kEnsurePartition, "SELECT rookery_ensure_events_partition($1::date)");
   connection.prepare(kDeadLetter,
                      "INSERT INTO dead_letters (topic, partition, \"offset\", reason, payload) "
@@ -285,15 +518,12 @@ std::string PrintableReason(std::string_view what) {
   return reason;
 }
 
-void Count(const EventOutcome& outcome, BatchResult& result) {
-  if (outcome.inserted) {
-    ++result.inserted;
-  } else {
-    ++result.duplicates;
-  }
-  if (outcome.new_issue) ++result.new_issues;
-  if (outcome.regressed) ++result.regressions;
-  if (outcome.resurfaced) ++result.resurfaced;
+void Add(const BatchResult& part, BatchResult& total) {
+  total.inserted += part.inserted;
+  total.duplicates += part.duplicates;
+  total.new_issues += part.new_issues;
+  total.regressions += part.regressions;
+  total.resurfaced += part.resurfaced;
 }
 
 // Partitions are created ahead by cron; this covers a cron that is down and events dated days
@@ -322,7 +552,9 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   try {
     BatchResult result;
     pqxx::work tx(connection);
-    for (const auto& processed : batch.events) Count(WriteEvent(tx, processed), result);
+    std::vector<const ProcessedEvent*> events;
+    for (const auto& processed : batch.events) events.push_back(&processed);
+    Add(WriteEvents(tx, events), result);
     for (const auto& letter : batch.dead_letters) {
       WriteDeadLetter(tx, letter);
       ++result.dead_lettered;
@@ -339,9 +571,9 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   for (const auto& processed : batch.events) {
     try {
       pqxx::work tx(connection);
-      const EventOutcome outcome = WriteEvent(tx, processed);
+      const BatchResult outcome = WriteEvents(tx, {&processed});
       tx.commit();
-      Count(outcome, result);
+      Add(outcome, result);
     } catch (const pqxx::sql_error& e) {
       if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
