@@ -7,7 +7,9 @@
 
 #include "config.hpp"
 #include "pipeline.hpp"
+#include "rookery/http/side_server.hpp"
 #include "rookery/log/log.hpp"
+#include "rookery/metrics/metrics.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -21,7 +23,13 @@ int main() {
     rookery::log::Init("worker");
     std::signal(SIGTERM, RequestStop);
     std::signal(SIGINT, RequestStop);
-    rookery::worker::Pipeline pipeline(rookery::worker::WorkerConfigFromEnv());
+    const auto config = rookery::worker::WorkerConfigFromEnv();
+    rookery::metrics::Registry registry;
+    rookery::worker::Pipeline pipeline(config, registry);
+    // After the pipeline, so it stops answering before the pipeline it reports on is gone.
+    rookery::http::SideServer side_server(
+        config.http, [] { return std::string(R"({"status":"ok"})"); }, [&registry] { return registry.Render(); });
+    spdlog::info("worker /healthz and /metrics on {}:{}", config.http.address, side_server.Port());
     return pipeline.Run(g_stop);
   } catch (const std::exception& e) {
     spdlog::critical("worker failed: {}", e.what());

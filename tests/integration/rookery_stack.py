@@ -135,6 +135,9 @@ class Stack:
             "ROOKERY_WEB_PORT": str(self.web_port),
             "ROOKERY_WEB_BIND": "127.0.0.1",
             "ROOKERY_CRON_PORT": str(self.cron_port),
+            # Any free port: a test may run several workers; worker_port() reads it from the log.
+            "ROOKERY_WORKER_PORT": "0",
+            "ROOKERY_WORKER_BIND": "127.0.0.1",
             "ROOKERY_CRON_BIND": "127.0.0.1",
             "ROOKERY_SECRET_KEY": "integration-test-secret",
             # Nothing listens here unless a test starts an SMTP server: alert mail fails
@@ -238,6 +241,25 @@ class Stack:
         out = subprocess.run([kafka_tool(), "count", "--brokers", self.brokers, "--topic", self.topic],
                              capture_output=True, text=True, timeout=30, check=True).stdout
         return int(out.strip())
+
+    def kafka_produce(self, key, value, header=None):
+        """Produces one raw message to the topic, bypassing the relay (poison messages)."""
+        argv = [kafka_tool(), "produce", "--brokers", self.brokers, "--topic", self.topic, "--key", key,
+                "--value", value]
+        if header:
+            argv += ["--header", header]
+        subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+
+    def worker_port(self, name="worker"):
+        ports = re.findall(r"worker /healthz and /metrics on [^:]+:(\d+)", self.log_text(name))
+        if not ports:
+            raise AssertionError(f"{name} has not said where it serves /metrics")
+        return int(ports[-1])
+
+    def metric(self, text, name, labels=""):
+        """The value of one series in Prometheus text, or 0 when absent."""
+        match = re.search(r"^" + re.escape(name + labels) + r" ([0-9.e+]+)$", text, re.MULTILINE)
+        return float(match.group(1)) if match else 0.0
 
     def kafka_replay(self):
         out = subprocess.run([kafka_tool(), "replay", "--brokers", self.brokers, "--topic", self.topic],

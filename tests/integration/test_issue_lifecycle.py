@@ -8,7 +8,7 @@ import unittest
 import urllib.request
 import uuid
 
-from rookery_stack import StackTestCase, wait_for
+from rookery_stack import StackTestCase, http_request, wait_for
 
 
 class IssueLifecycleTest(StackTestCase):
@@ -150,6 +150,25 @@ class IssueLifecycleTest(StackTestCase):
         detail = self.stack.api(f"/api/0/issues/{issue_id}/")
         self.assertEqual(detail["count"], "4")
         self.assertEqual(detail["userCount"], 2)
+
+    def test_poison_messages_are_dead_lettered_without_blocking_their_partition(self):
+        # Straight onto the topic, past the relay: garbage, and a message of an unknown contract.
+        poisons = [("poison-garbage", "this is not a raw event at all", None),
+                   ("poison-version", "whatever", "rookery-contract=99")]
+        for key, value, header in poisons:
+            self.stack.kafka_produce(key, value, header)
+        wait_for(lambda: int(self.stack.sql("SELECT count(*) FROM dead_letters")[0][0]) >= 2, 30,
+                 message="two dead letters")
+        reasons = [row[0] for row in self.stack.sql("SELECT reason FROM dead_letters ORDER BY id")]
+        self.assertTrue(any("contract version" in reason for reason in reasons), reasons)
+        self.assertEqual(len(reasons), 2, reasons)
+        event_id = self.send("lifecycle after the poison")
+        self.wait_stored(event_id)
+        metrics = http_request(f"http://127.0.0.1:{self.stack.worker_port()}/metrics").body.decode()
+        self.assertEqual(self.stack.metric(metrics, "rookery_worker_events_total", '{outcome="dead_lettered"}'), 2)
+        self.assertGreaterEqual(self.stack.metric(metrics, "rookery_worker_events_total", '{outcome="inserted"}'), 1)
+        self.assertEqual(self.stack.metric(metrics, "rookery_worker_offset_resets"), 0)
+        self.assertEqual(http_request(f"http://127.0.0.1:{self.stack.worker_port()}/healthz").status, 200)
 
     def test_old_events_land_in_their_own_day_partition(self):
         three_days_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)

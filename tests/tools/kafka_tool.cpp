@@ -42,6 +42,7 @@ constexpr int kPollSliceMs = 100;
 constexpr std::string_view kUsage = R"(Usage:
   rookery-kafka-tool count  --brokers B --topic T [--timeout-ms MS]
   rookery-kafka-tool replay --brokers B --topic T [--limit N] [--timeout-ms MS]
+  rookery-kafka-tool produce --brokers B --topic T --key K --value V [--header NAME=VALUE] [--timeout-ms MS]
 
 count   Print the number of messages the topic holds: the sum over all
         partitions of (high watermark - low watermark).
@@ -51,6 +52,8 @@ replay  Read every message currently in the topic (all partitions from the
         partition with the same key, value, headers and timestamp, using an
         idempotent producer. Prints the number of messages replayed.
         --limit N stops after N messages.
+produce Produce one message (key, value and optional header as given) and
+        wait for its delivery: poison messages for the worker's tests.
 
 --timeout-ms MS bounds each broker request, and for replay also how long
 consuming or flushing may go without progress (default 5000).
@@ -65,13 +68,16 @@ struct ToolError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Command { kCount, kReplay };
+enum class Command { kCount, kReplay, kProduce };
 
 struct Options {
   Command command = Command::kCount;
   std::string brokers;
   std::string topic;
   std::optional<std::int64_t> limit;
+  std::string key;
+  std::string value;
+  std::optional<std::pair<std::string, std::string>> header;
   int timeout_ms = kDefaultTimeoutMs;
   bool help = false;
 };
@@ -99,6 +105,8 @@ Options ParseOptions(int argc, char** argv) {
     options.command = Command::kCount;
   } else if (command == "replay") {
     options.command = Command::kReplay;
+  } else if (command == "produce") {
+    options.command = Command::kProduce;
   } else {
     throw UsageError("unknown command '" + std::string(command) + "'");
   }
@@ -115,8 +123,10 @@ Options ParseOptions(int argc, char** argv) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
+    const bool producing = options.command == Command::kProduce;
     const bool known = name == "--brokers" || name == "--topic" || name == "--timeout-ms" ||
-                       (name == "--limit" && options.command == Command::kReplay);
+                       (name == "--limit" && options.command == Command::kReplay) ||
+                       (producing && (name == "--key" || name == "--value" || name == "--header"));
     if (!known) throw UsageError("unknown argument '" + std::string(arg) + "'");
     if (!value) {
       if (i + 1 >= argc) throw UsageError(std::string(name) + " requires a value");
@@ -126,6 +136,14 @@ Options ParseOptions(int argc, char** argv) {
       options.brokers = std::string(*value);
     } else if (name == "--topic") {
       options.topic = std::string(*value);
+    } else if (name == "--key") {
+      options.key = std::string(*value);
+    } else if (name == "--value") {
+      options.value = std::string(*value);
+    } else if (name == "--header") {
+      const auto eq = value->find('=');
+      if (eq == std::string_view::npos) throw UsageError("--header takes NAME=VALUE");
+      options.header = std::pair{std::string(value->substr(0, eq)), std::string(value->substr(eq + 1))};
     } else if (name == "--timeout-ms") {
       options.timeout_ms = static_cast<int>(std::min<std::int64_t>(ParseInt(name, *value, 1), 3'600'000));
     } else {
@@ -134,6 +152,7 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (options.brokers.empty()) throw UsageError("--brokers is required");
   if (options.topic.empty()) throw UsageError("--topic is required");
+  if (options.command == Command::kProduce && options.key.empty()) throw UsageError("--key is required");
   return options;
 }
 
@@ -514,6 +533,29 @@ int RunReplay(const Options& options) {
   return 0;
 }
 
+int RunProduce(const Options& options) {
+  DeliveryStats stats;
+  KafkaPtr producer =
+      MakeClient(RD_KAFKA_PRODUCER, options, {{"enable.idempotence", "true"}, {"acks", "all"}}, &stats, OnDelivery);
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+  if (options.header) {
+    rd_kafka_header_add(headers, options.header->first.data(), static_cast<ssize_t>(options.header->first.size()),
+                        options.header->second.data(), static_cast<ssize_t>(options.header->second.size()));
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()), RD_KAFKA_V_KEY(options.key.data(), options.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(options.value.data()), options.value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(headers);  // owned by the message only when produce succeeds
+    throw ToolError(std::string("produce: ") + rd_kafka_err2str(err));
+  }
+  FlushProducer(producer.get(), options.timeout_ms);
+  if (stats.failed > 0 || stats.delivered != 1) throw ToolError("produce: not delivered: " + stats.first_error);
+  std::cout << 1 << std::endl;
+  return 0;
+}
+
 }  // namespace
 }  // namespace rookery::kafka_tool
 
@@ -532,7 +574,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    return options.command == tool::Command::kCount ? tool::RunCount(options) : tool::RunReplay(options);
+    switch (options.command) {
+      case tool::Command::kCount: return tool::RunCount(options);
+      case tool::Command::kReplay: return tool::RunReplay(options);
+      case tool::Command::kProduce: return tool::RunProduce(options);
+    }
+    return tool::kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "rookery-kafka-tool: " << e.what() << std::endl;
     return tool::kExitFailure;

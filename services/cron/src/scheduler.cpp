@@ -3,13 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "rookery/core/env.hpp"
 #include "rookery/db/migrations.hpp"
-#include "rookery/http/response.hpp"
+#include "rookery/http/side_server.hpp"
 #include "rookery/metrics/metrics.hpp"
 
 namespace rookery::cron {
@@ -151,23 +150,13 @@ int RunCron(const CronConfig& config, const std::atomic<bool>& stop) {
   CronMetrics cron_metrics(registry);
   AlertLeader alerts(config, registry);
 
-  boost::asio::io_context ioc(1);
-  http::Server server(ioc, config.http, [&registry, &alerts](http::Incoming&& in, http::Responder out) {
-    const std::string_view path = http::PathOf(in.request.target());
-    if (path == "/healthz") {
-      out.Send(http::MakeJsonResponse(http::Status::ok, alerts.Leading() ? R"({"status":"ok","leader":true})"
-                                                                         : R"({"status":"ok","leader":false})"));
-    } else if (path == "/metrics") {
-      out.Send(http::MakeResponse(http::Status::ok, registry.Render(), "text/plain; version=0.0.4"));
-    } else {
-      out.Send(http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist"));
-    }
-  });
-  server.Start();
-  std::thread http_thread([&ioc] { ioc.run(); });
+  http::SideServer side_server(
+      config.http,
+      [&alerts] { return alerts.Leading() ? R"({"status":"ok","leader":true})" : R"({"status":"ok","leader":false})"; },
+      [&registry] { return registry.Render(); });
   spdlog::info("cron started on {}:{}; heartbeat every {} s, retention every {} s, alerts every {} ms",
-               config.http.address, server.Port(), config.heartbeat_interval.count(), config.retention_interval.count(),
-               config.alert_poll.count());
+               config.http.address, side_server.Port(), config.heartbeat_interval.count(),
+               config.retention_interval.count(), config.alert_poll.count());
 
   std::unique_ptr<pqxx::connection> connection;
   auto next = std::chrono::steady_clock::now();
@@ -191,8 +180,6 @@ int RunCron(const CronConfig& config, const std::atomic<bool>& stop) {
     if (!stop.load()) alerts.Tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  server.BeginShutdown(std::chrono::milliseconds(1000), [&ioc] { ioc.stop(); });
-  http_thread.join();
   spdlog::info("cron stopped");
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rookery/db/connection.hpp"
+#include "rookery/http/server.hpp"
 #include "rookery/kafka/config.hpp"
 #include "rookery/kafka/consumer.hpp"
 
@@ -19,6 +20,7 @@ struct WorkerConfig {
   std::size_t batch_size = 500;               // messages per database transaction, at most
   std::chrono::milliseconds batch_wait{100};  // how long a batch may wait to fill
   std::chrono::milliseconds max_db_backoff{5000};
+  http::ServerOptions http;  // /healthz and /metrics; port 0: any free port
 };
 
 WorkerConfig WorkerConfigFromEnv();

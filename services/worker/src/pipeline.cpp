@@ -46,21 +46,41 @@ BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const Setting
 
 }  // namespace
 
-Pipeline::Pipeline(WorkerConfig config) : config_(std::move(config)) {}
+WorkerMetrics::WorkerMetrics(metrics::Registry& registry)
+    : events(registry.AddCounter("rookery_worker_events_total",
+                                 "Raw events handled, by outcome (dead_lettered: stored in dead_letters with "
+                                 "the reason)",
+                                 {"outcome"})),
+      batches(registry.AddCounter("rookery_worker_batches_total", "Batches committed").With({})),
+      database_retries(
+          registry.AddCounter("rookery_worker_database_retries_total", "Batch writes retried after an error").With({})),
+      transitions(registry.AddCounter("rookery_worker_issue_transitions_total",
+                                      "Issues created, regressed or re-surfaced", {"kind"})),
+      batch_seconds(
+          registry.AddHistogram("rookery_worker_batch_seconds", "Processing and writing one batch").With({})) {}
+
+Pipeline::Pipeline(WorkerConfig config, metrics::Registry& registry) : config_(std::move(config)), metrics_(registry) {
+  // Resets are data the group never saw (the broker dropped it before it was consumed): loss.
+  registry.AddGauge("rookery_worker_offset_resets", "Partition offset resets since start (events lost)",
+                    [this] { return static_cast<double>(offset_resets_.load()); });
+}
 
 int Pipeline::Run(const std::atomic<bool>& stop) {
   kafka::Consumer consumer(config_.kafka, config_.consumer, {config_.topic});
+
   std::unique_ptr<pqxx::connection> connection;
   spdlog::info("worker consuming {} as group {} (batches of up to {} / {} ms)", config_.topic,
                config_.consumer.group_id, config_.batch_size, config_.batch_wait.count());
 
   while (!stop.load()) {
     std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
+    offset_resets_.store(consumer.Stats().offset_resets);
     if (records.empty()) continue;
 
     // Retry until the batch is durable. A stop request still lets the batch in hand be written
     // once; only a failing database makes it leave without committing offsets, and then the next
     // worker gets the batch again and the idempotent writes absorb the replay.
+    const auto batch_started = std::chrono::steady_clock::now();
     auto backoff = std::chrono::milliseconds(100);
     bool written = false;
     BatchResult result;
@@ -78,6 +98,7 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
         BatchWrite batch = ProcessBatch(records, settings, skipped);
         result = WriteBatch(*connection, batch);
         totals_.skipped += skipped;
+        metrics_.events.With({"skipped"}).Inc(skipped);
         written = true;
       } catch (const pqxx::in_doubt_error& e) {
         // The commit may or may not have happened; replaying is safe either way.
@@ -85,6 +106,7 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
         connection.reset();
       } catch (const std::exception& e) {
         spdlog::warn("database write failed ({}); retrying in {} ms", e.what(), backoff.count());
+        metrics_.database_retries.Inc();
         connection.reset();
         SleepUnlessStopped(backoff, stop);
         backoff = std::min(backoff * 2, config_.max_db_backoff);
@@ -93,6 +115,15 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
     if (!written) break;
 
     consumer.Commit(records);
+    metrics_.batch_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
+    metrics_.batches.Inc();
+    metrics_.events.With({"inserted"}).Inc(result.inserted);
+    metrics_.events.With({"duplicate"}).Inc(result.duplicates);
+    metrics_.events.With({"dead_lettered"}).Inc(result.dead_lettered);
+    metrics_.transitions.With({"new"}).Inc(result.new_issues);
+    metrics_.transitions.With({"regression"}).Inc(result.regressions);
+    metrics_.transitions.With({"resurfaced"}).Inc(result.resurfaced);
     ++totals_.batches;
     totals_.inserted += result.inserted;
     totals_.duplicates += result.duplicates;

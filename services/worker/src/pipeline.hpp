@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "config.hpp"
+#include "rookery/metrics/metrics.hpp"
 #include "rules_cache.hpp"
 
 namespace rookery::worker {
@@ -19,9 +20,19 @@ struct PipelineTotals {
   std::uint64_t dead_lettered = 0;
 };
 
+// What /metrics shows of the worker.
+struct WorkerMetrics {
+  explicit WorkerMetrics(metrics::Registry& registry);
+  metrics::Family<metrics::Counter>& events;  // by outcome: inserted, duplicate, skipped, dead_lettered
+  metrics::Counter& batches;
+  metrics::Counter& database_retries;
+  metrics::Family<metrics::Counter>& transitions;  // new, regression, resurfaced
+  metrics::Histogram& batch_seconds;
+};
+
 class Pipeline {
  public:
-  explicit Pipeline(WorkerConfig config);
+  explicit Pipeline(WorkerConfig config, metrics::Registry& registry);
   /// Runs until `stop` becomes true; the batch in hand is finished and committed first.
   /// Returns the process exit code.
   int Run(const std::atomic<bool>& stop);
@@ -31,6 +42,8 @@ class Pipeline {
   WorkerConfig config_;
   PipelineTotals totals_;
   RulesCache settings_;
+  WorkerMetrics metrics_;
+  std::atomic<std::uint64_t> offset_resets_{0};
 };
 
 }  // namespace rookery::worker
