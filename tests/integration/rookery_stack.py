@@ -244,8 +244,11 @@ class Stack:
 
     def kafka_produce(self, key, value, header=None):
         """Produces one raw message to the topic, bypassing the relay (poison messages)."""
+        value_file = os.path.join(self.dir, "produce.value")
+        with open(value_file, "w", encoding="utf-8") as file:
+            file.write(value)
         argv = [kafka_tool(), "produce", "--brokers", self.brokers, "--topic", self.topic, "--key", key,
-                "--value", value]
+                "--value-file", value_file]
         if header:
             argv += ["--header", header]
         subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)

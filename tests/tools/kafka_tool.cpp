@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,7 +44,8 @@ constexpr int kPollSliceMs = 100;
 constexpr std::string_view kUsage = R"(Usage:
   rookery-kafka-tool count  --brokers B --topic T [--timeout-ms MS]
   rookery-kafka-tool replay --brokers B --topic T [--limit N] [--timeout-ms MS]
-  rookery-kafka-tool produce --brokers B --topic T --key K --value V [--header NAME=VALUE] [--timeout-ms MS]
+  rookery-kafka-tool produce --brokers B --topic T --key K (--value V | --value-file F) [--header NAME=VALUE]
+                             [--timeout-ms MS]
 
 count   Print the number of messages the topic holds: the sum over all
         partitions of (high watermark - low watermark).
@@ -124,9 +127,10 @@ Options ParseOptions(int argc, char** argv) {
       value = arg.substr(eq + 1);
     }
     const bool producing = options.command == Command::kProduce;
-    const bool known = name == "--brokers" || name == "--topic" || name == "--timeout-ms" ||
-                       (name == "--limit" && options.command == Command::kReplay) ||
-                       (producing && (name == "--key" || name == "--value" || name == "--header"));
+    const bool known =
+        name == "--brokers" || name == "--topic" || name == "--timeout-ms" ||
+        (name == "--limit" && options.command == Command::kReplay) ||
+        (producing && (name == "--key" || name == "--value" || name == "--value-file" || name == "--header"));
     if (!known) throw UsageError("unknown argument '" + std::string(arg) + "'");
     if (!value) {
       if (i + 1 >= argc) throw UsageError(std::string(name) + " requires a value");
@@ -140,6 +144,11 @@ Options ParseOptions(int argc, char** argv) {
       options.key = std::string(*value);
     } else if (name == "--value") {
       options.value = std::string(*value);
+    } else if (name == "--value-file") {
+      // For values larger than one command-line argument may be.
+      std::ifstream file{std::string(*value), std::ios::binary};
+      if (!file) throw UsageError("cannot read " + std::string(*value));
+      options.value.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     } else if (name == "--header") {
       const auto eq = value->find('=');
       if (eq == std::string_view::npos) throw UsageError("--header takes NAME=VALUE");
