@@ -49,3 +49,38 @@ TEST_CASE("messages the worker cannot read are errors, not crashes", "[unit][pro
   future.set_endpoint(rookery::ingest::v1::ENDPOINT_UNSPECIFIED);
   CHECK(DecodeRawEvent(future.SerializeAsString()).error().code == DecodeErrorCode::kBadEndpoint);
 }
+
+namespace {
+
+std::string FromHex(std::string_view hex) {
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+// Frozen bytes of a contract-1 message, encoded by protoc from tests/fixtures/raw_event_v1.txtpb
+// (`protoc --proto_path=proto --encode=rookery.ingest.v1.RawEvent rookery/ingest/v1/raw_event.proto`),
+// not by our encoder. Messages a previous release's relay left in Kafka must stay readable by every
+// later worker: never edit this; when the contract changes, add the new version's fixture beside it.
+TEST_CASE("a message written under contract version 1 stays readable", "[unit][protocol][contract]") {
+  const std::string bytes = FromHex(
+      "08011210fc6d8c0c43fc4630ad850ee518f1b9d0182a200728fbd0dfb4ab33320b3230332e302e3131332e393801420d"
+      "73656e7472792e707974686f6e4a06312e392e313052247b226d657373616765223a227772697474656e20627920636f"
+      "6e7472616374207631227d");
+  auto decoded = DecodeRawEvent(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->contract_version == 1);
+  CHECK(decoded->event_id.ToHex() == "fc6d8c0c43fc4630ad850ee518f1b9d0");
+  CHECK(decoded->project_id == 42);
+  CHECK(decoded->key_id == 7);
+  CHECK(decoded->received_at_ms == 1764000000123);
+  CHECK(decoded->client_ip == "203.0.113.9");
+  CHECK(decoded->endpoint == IngestEndpoint::kStore);
+  CHECK(decoded->sdk_name == "sentry.python");
+  CHECK(decoded->sdk_version == "1.9.10");
+  CHECK(decoded->body == R"({"message":"written by contract v1"})");
+}
