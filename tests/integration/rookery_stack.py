@@ -82,7 +82,7 @@ def http_request(url, data=None, headers=None, method=None, timeout=10):
 
 
 class Stack:
-    def __init__(self, relay_env=None, admin_url=None, cron_env=None):
+    def __init__(self, relay_env=None, admin_url=None, cron_env=None, web_env=None, bootstrap=True):
         self.admin_url = admin_url or ADMIN_URL
         if not self.admin_url:
             raise RuntimeError("ROOKERY_TEST_DATABASE_ADMIN_URL is not set: run the suite through scripts/test.sh")
@@ -94,6 +94,8 @@ class Stack:
         self.web_port = free_port()
         self.cron_port = free_port()
         self.relay_env = relay_env or {}
+        self.web_env = web_env or {}
+        self.with_bootstrap = bootstrap  # False: an empty installation, as first-run setup finds it
         self.cron_env = {"ROOKERY_CRON_HEARTBEAT_SECONDS": "1", **(cron_env or {})}
         self.processes = {}
         self.logs = {}
@@ -116,10 +118,10 @@ class Stack:
                  message="dev broker bootstrap file")
         self.brokers = read_text(self.bootstrap_file).strip()
         self.run_admin("migrate")
-        self.credentials = self.bootstrap("admin@example.com", "acme", "backend")
+        self.credentials = self.bootstrap("admin@example.com", "acme", "backend") if self.with_bootstrap else {}
         self.start_service("relay", self.relay_env)
         self.start_service("worker")
-        self.start_service("web")
+        self.start_service("web", self.web_env)
         self.start_service("cron", self.cron_env)
         wait_for(lambda: self.relay_get("/readyz").status == 200, 20, message="relay /readyz")
         wait_for(lambda: self.web_get("/readyz").status == 200, 20, message="web /readyz")
@@ -316,10 +318,10 @@ class Stack:
         return {"X-Sentry-Auth": f"Sentry sentry_key={key or self.public_key}, sentry_version=7, "
                                  f"sentry_client=rookery-tests/1.0"}
 
-    def run_python_sdk(self, script):
-        """Runs `script` with sentry_sdk initialised on this stack's DSN; returns its stdout."""
+    def run_python_sdk(self, script, dsn=None):
+        """Runs `script` with sentry_sdk initialised on this stack's DSN (or `dsn`); returns its stdout."""
         prelude = ("import sentry_sdk\n"
-                   f"sentry_sdk.init({self.dsn!r})\n")
+                   f"sentry_sdk.init({dsn or self.dsn!r})\n")
         result = subprocess.run([PYTHON, "-c", prelude + script + "\nsentry_sdk.flush(10)\n"], capture_output=True,
                                 text=True, timeout=60)
         if result.returncode != 0:

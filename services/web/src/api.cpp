@@ -8,17 +8,18 @@
 
 #include <sstream>
 
+#include "org_api.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/http/response.hpp"
 #include "rookery/notify/unsubscribe.hpp"
 #include "serialize.hpp"
+#include "sessions.hpp"
 
 namespace rookery::web {
 namespace {
 
 namespace bhttp = boost::beast::http;
 
-constexpr const char* kAuthToken = "web_auth_token";
 constexpr const char* kProjectForMember = "web_project_for_member";
 constexpr const char* kProjectIssues = "web_project_issues";
 constexpr const char* kIssueForMember = "web_issue_for_member";
@@ -37,11 +38,8 @@ constexpr const char* kIssueColumns =
     "coalesce(i.ignore_until_times_seen - i.times_seen, 0), coalesce(i.ignore_until_user_count - i.user_count, 0)";
 
 void Prepare(pqxx::connection& c) {
-  // Only the token's SHA-256 is stored; hashing happens in the database so the comparison is
-  // an index lookup.
-  c.prepare(kAuthToken,
-            "SELECT user_id, array_to_string(scopes, ' ') FROM api_tokens "
-            "WHERE token_hash = sha256(convert_to($1, 'UTF8'))");
+  PrepareSessions(c);
+  PrepareOrgApi(c);
   c.prepare(kProjectForMember,
             "SELECT p.id FROM projects p JOIN organizations o ON o.id = p.organization_id "
             "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $3 "
@@ -118,19 +116,6 @@ IssueRow ReadIssue(const pqxx::row& r) {
   issue.ignore_user_count_left = r[21].as<std::int64_t>();
   return issue;
 }
-
-struct Principal {
-  std::int64_t user_id = 0;
-  std::string scopes;  // space separated
-  bool Has(std::string_view scope) const {
-    std::istringstream words(scopes);
-    std::string word;
-    while (words >> word) {
-      if (word == scope) return true;
-    }
-    return false;
-  }
-};
 
 http::Response NotFound() {
   return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist");
@@ -308,13 +293,19 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
   const bool writes = ((route.endpoint == Endpoint::kIssue || route.endpoint == Endpoint::kNotificationSettings) &&
                        method == bhttp::verb::put) ||
                       (route.endpoint == Endpoint::kUnsubscribe && method == bhttp::verb::post);
-  if (incoming.request.method() != bhttp::verb::get && !writes) {
+  const bool allowed =
+      IsAccountRoute(route.endpoint)
+          ? AccountRouteAllows(route.endpoint, std::string_view(incoming.request.method_string().data(),
+                                                                incoming.request.method_string().size()))
+          : (method == bhttp::verb::get || writes);
+  if (!allowed) {
     responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
     return;
   }
-  boost::asio::post(pool_, [this, route = std::move(route), request = std::move(incoming.request), responder]() {
+  boost::asio::post(pool_, [this, route = std::move(route), request = std::move(incoming.request),
+                            peer_ip = std::move(incoming.peer_ip), responder]() {
     try {
-      responder.Send(Execute(route, request));
+      responder.Send(Execute(route, request, peer_ip));
     } catch (const pqxx::broken_connection& e) {
       spdlog::warn("api: database unavailable: {}", e.what());
       http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "Database unavailable");
@@ -327,7 +318,7 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
   });
 }
 
-http::Response Api::Execute(const Route& route, const http::Request& request) {
+http::Response Api::Execute(const Route& route, const http::Request& request, const std::string& peer_ip) {
   pqxx::connection& connection = ThreadConnection(config_.database);
   if (route.endpoint == Endpoint::kReady) {
     pqxx::read_transaction tx(connection);
@@ -338,20 +329,21 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
   // The link in alert mail carries its own signed proof of whom it unsubscribes: no login.
   if (route.endpoint == Endpoint::kUnsubscribe) return Unsubscribe(connection, request, config_.secret_key);
 
-  const std::string_view authorization = request[bhttp::field::authorization];
-  if (!StartsWithIgnoreCase(authorization, "bearer ")) {
-    return http::MakeErrorResponse(http::Status::unauthorized, "Authentication credentials were not provided.");
+  if (route.endpoint == Endpoint::kAuthSetup || route.endpoint == Endpoint::kAuthLogin) {
+    return ExecuteAnonymousAuth(connection, route, request, ClientIp(request, peer_ip, config_.trust_forwarded_for),
+                                config_);
   }
-  const std::string token(TrimWhitespace(authorization.substr(7)));
-  pqxx::read_transaction tx(connection);
-  const auto auth = tx.exec_prepared(kAuthToken, token);
-  if (auth.empty()) {
-    return http::MakeErrorResponse(http::Status::unauthorized, "Invalid token");
+  auto authenticated = Authenticate(connection, request);
+  if (auto* refusal = std::get_if<http::Response>(&authenticated)) return std::move(*refusal);
+  const Principal principal = std::get<Principal>(std::move(authenticated));
+  if (route.endpoint == Endpoint::kAuthLogout || route.endpoint == Endpoint::kMe) {
+    return ExecuteSessionAuth(connection, route, request, principal, config_);
   }
-  const Principal principal{auth[0][0].as<std::int64_t>(), auth[0][1].as<std::string>()};
   if (!principal.Has("event:read") && !principal.Has("project:read") && !principal.Has("org:read")) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }
+  if (IsAccountRoute(route.endpoint)) return ExecuteOrgApi(connection, route, request, principal, config_);
+  pqxx::read_transaction tx(connection);
 
   if (route.endpoint == Endpoint::kNotificationSettings) {
     tx.commit();

@@ -21,7 +21,7 @@ class Api {
   void Stop();
 
  private:
-  http::Response Execute(const Route& route, const http::Request& request);
+  http::Response Execute(const Route& route, const http::Request& request, const std::string& peer_ip);
 
   const WebConfig& config_;
   boost::asio::thread_pool pool_;

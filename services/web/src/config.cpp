@@ -15,6 +15,9 @@ WebConfig WebConfigFromEnv() {
   config.secret_key = EnvString("ROOKERY_SECRET_KEY", "");
   config.public_url = EnvString("ROOKERY_WEB_PUBLIC_URL", "http://localhost:" + std::to_string(config.http.port));
   while (!config.public_url.empty() && config.public_url.back() == '/') config.public_url.pop_back();
+  config.relay_public_url = EnvString("ROOKERY_RELAY_PUBLIC_URL", "http://localhost:3000");
+  while (!config.relay_public_url.empty() && config.relay_public_url.back() == '/') config.relay_public_url.pop_back();
+  config.trust_forwarded_for = EnvInt("ROOKERY_WEB_TRUST_FORWARDED_FOR", 0, 0, 1) == 1;
   config.shutdown_grace = std::chrono::milliseconds(EnvInt("ROOKERY_SHUTDOWN_GRACE_MS", 10000, 0, 600000));
   config.database = db::DatabaseConfigFromEnv();
   return config;

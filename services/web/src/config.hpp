@@ -15,6 +15,8 @@ struct WebConfig {
   int db_threads = 4;  // blocking queries run here, one connection each, never on I/O threads
   std::string public_url = "http://localhost:9000";  // for permalinks
   std::string secret_key;  // checks the unsubscribe links in alert mail; empty: they are refused
+  std::string relay_public_url = "http://localhost:3000";  // DSNs of keys the API creates
+  bool trust_forwarded_for = false;  // client IP for login throttling from X-Forwarded-For's last hop
   std::chrono::milliseconds shutdown_grace{10000};
   db::DatabaseConfig database;
 };

@@ -50,6 +50,7 @@ Route MatchRoute(std::string_view target) {
              s[5] == "latest" && ParseId(s[3], route.issue_id)) {
     route.endpoint = Endpoint::kIssueLatestEvent;
   }
+  if (route.endpoint == Endpoint::kNotFound) MatchAccountRoute(s, route);
   return route;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rookery::web {
 
@@ -16,6 +17,23 @@ enum class Endpoint {
   kIssueLatestEvent,      // /api/0/issues/{id}/events/latest/
   kUnsubscribe,           // /api/0/notifications/unsubscribe/?token=... (GET: a page, POST: apply)
   kNotificationSettings,  // /api/0/users/me/notifications/ (GET, PUT)
+  // Accounts and tenancy (account_routes.cpp).
+  kAuthSetup,      // /api/0/auth/setup/ (GET, POST)
+  kAuthLogin,      // /api/0/auth/login/ (POST)
+  kAuthLogout,     // /api/0/auth/logout/ (POST)
+  kMe,             // /api/0/users/me/
+  kOrganizations,  // /api/0/organizations/
+  kOrganization,   // /api/0/organizations/{org}/
+  kOrgMembers,     // /api/0/organizations/{org}/members/ (GET, POST)
+  kOrgMember,      // /api/0/organizations/{org}/members/{object_id}/ (PUT, DELETE)
+  kOrgTeams,       // /api/0/organizations/{org}/teams/ (GET, POST)
+  kOrgProjects,    // /api/0/organizations/{org}/projects/ (GET, POST)
+  kTeamProjects,   // /api/0/teams/{org}/{team}/projects/ (POST)
+  kProject,        // /api/0/projects/{org}/{project}/ (GET, PUT, DELETE)
+  kProjectKeys,    // /api/0/projects/{org}/{project}/keys/ (GET, POST)
+  kProjectKey,     // /api/0/projects/{org}/{project}/keys/{key_id}/ (GET, PUT, DELETE)
+  kApiTokens,      // /api/0/api-tokens/ (GET, POST)
+  kApiToken,       // /api/0/api-tokens/{object_id}/ (DELETE)
 };
 
 struct Route {
@@ -23,9 +41,17 @@ struct Route {
   std::string org_slug;
   std::string project_slug;
   std::int64_t issue_id = 0;
+  std::string team_slug;
+  std::int64_t object_id = 0;  // a membership or an API token
+  std::string key_id;          // a DSN key's public key, as Sentry names keys
 };
 
 /// Trailing slash optional; the query string is ignored.
 Route MatchRoute(std::string_view target);
+/// The accounts and tenancy routes, from a path's decoded segments; leaves `route` alone otherwise.
+void MatchAccountRoute(const std::vector<std::string>& segments, Route& route);
+/// Whether an accounts or tenancy route takes `method` ("GET", "POST", ...).
+bool AccountRouteAllows(Endpoint endpoint, std::string_view method);
+bool IsAccountRoute(Endpoint endpoint);
 
 }  // namespace rookery::web
