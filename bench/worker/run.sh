@@ -63,10 +63,11 @@ while read -r project_id key_id; do PROJECT_ARGS+=(--project "$project_id:$key_i
 ROOKERY_DEVBROKER_PARTITIONS=$PARTITIONS "$BUILD/services/devbroker/rookery-devbroker" --bootstrap-file "$WORK/broker" \
   >"$WORK/devbroker.log" 2>&1 &
 BROKER_PID=$!
-PIDS+=($BROKER_PID)
+PIDS+=("$BROKER_PID")
 for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 [ -s "$WORK/broker" ] || die "dev broker did not start: $(tail -5 "$WORK/devbroker.log")"
-export ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")"
+ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")"
+export ROOKERY_KAFKA_BROKERS
 
 log "preloading $EVENTS events into $PARTITIONS partitions"
 read -r PRODUCED GROUPS_USED MEAN_BYTES < <("$BUILD/bench/worker/rookery-bench-preload" --brokers "$ROOKERY_KAFKA_BROKERS" \
@@ -97,13 +98,14 @@ for i in $(seq 1 "$WORKERS"); do
 done
 
 start_perf() {
-  local pids
-  pids=$(printf '%s,' "${WORKER_PIDS[@]}" $(sql -c "SELECT pid FROM pg_stat_activity
-    WHERE datname = '$DB' AND pid <> pg_backend_pid() OR backend_type = 'walwriter'"))
+  local pids backends
+  mapfile -t backends < <(sql -c "SELECT pid FROM pg_stat_activity
+    WHERE datname = '$DB' AND pid <> pg_backend_pid() OR backend_type = 'walwriter'")
+  pids=$(printf '%s,' "${WORKER_PIDS[@]}" "${backends[@]}")
   mkdir -p "$BENCH_PERF_DIR"
   perf record -q -e cpu-clock -g -p "${pids%,}" -o "$BENCH_PERF_DIR/perf.data" 2>"$BENCH_PERF_DIR/perf.log" &
   PERF_PID=$!
-  PIDS+=($PERF_PID)
+  PIDS+=("$PERF_PID")
 }
 
 # Done when the issues count every event; stuck when nothing moved for a minute.
