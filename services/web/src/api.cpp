@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "issues_api.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/http/response.hpp"
 #include "rookery/notify/unsubscribe.hpp"
@@ -81,6 +82,7 @@ void Prepare(pqxx::connection& c) {
             "ignore_until_times_seen = CASE WHEN $2 = 'ignored' AND $4 > 0 THEN times_seen + $4 END, "
             "ignore_until_user_count = CASE WHEN $2 = 'ignored' AND $5 > 0 THEN user_count + $5 END "
             "WHERE id = $1");
+  PrepareIssuesApi(c);
 }
 
 pqxx::connection& ThreadConnection(const db::DatabaseConfig& config) {
@@ -308,7 +310,7 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
   const bool writes = ((route.endpoint == Endpoint::kIssue || route.endpoint == Endpoint::kNotificationSettings) &&
                        method == bhttp::verb::put) ||
                       (route.endpoint == Endpoint::kUnsubscribe && method == bhttp::verb::post);
-  if (incoming.request.method() != bhttp::verb::get && !writes) {
+  if (incoming.request.method() != bhttp::verb::get && !writes && !IssuesApiAllowsMethod(route.endpoint, method)) {
     responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
     return;
   }
@@ -353,6 +355,11 @@ http::Response Api::Execute(const Route& route, const http::Request& request) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }
 
+  if (IsIssuesApiEndpoint(route.endpoint)) {
+    tx.commit();
+    const Caller caller{principal.user_id, [&principal](std::string_view scope) { return principal.Has(scope); }};
+    return HandleIssuesApi(connection, route, request, caller, config_.public_url);
+  }
   if (route.endpoint == Endpoint::kNotificationSettings) {
     tx.commit();
     return NotificationSettings(connection, principal, request);
