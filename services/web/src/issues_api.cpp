@@ -254,10 +254,11 @@ void AddStats(pqxx::transaction_base& tx, const StatsPeriod& period, std::vector
   for (const auto& row :
        tx.exec_prepared(kStats, ArrayLiteral(ids), ArrayLiteral(projects), period.unit, period.buckets)) {
     std::string& text = series[row[0].as<std::int64_t>()];
-    text += (text.empty() ? "[" : ",[") + row[1].as<std::string>() + "," + row[2].as<std::string>() + "]";
+    text += (text.empty() ? "[" : ",") + ("[" + row[1].as<std::string>() + "," + row[2].as<std::string>() + "]");
   }
   for (auto& issue : issues) {
-    issue.stats_json = "{" + http::JsonQuote(period.key) + ":" + series[issue.id] + "]}";
+    const std::string& text = series[issue.id];
+    issue.stats_json = "{" + http::JsonQuote(period.key) + ":" + (text.empty() ? "[]" : text + "]") + "}";
   }
 }
 
