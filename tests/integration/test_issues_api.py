@@ -3,6 +3,7 @@ Sentry's Link header, stats, assignment, bulk status, merge and unmerge with exa
 delete, events, hashes, tags, alert rules (and cron acting on a rule made through the API), and
 isolation between organizations."""
 
+import base64
 import json
 import re
 import urllib.parse
@@ -148,6 +149,16 @@ class IssuesApiTest(StackTestCase):
             self.assertIn("detail", body)
         status, body, _ = self.call("GET", f"/api/0/organizations/{self.org}/issues/?project=abc")
         self.assertEqual(status, 400, body)
+        # Bytes PostgreSQL would refuse, and cursors that were never ours, are the client's error.
+        far = base64.urlsafe_b64encode(b"f:9223372036854775807:1").decode().rstrip("=")
+        for query in ["query=release%3A%FF", "query=%00", f"cursor={far}", "cursor=Zjox"]:
+            status, body, _ = self.call("GET", f"{base}?{query}")
+            self.assertEqual(status, 400, (query, body))
+        issue_id = self.new_issue("bad bytes " + uuid.uuid4().hex[:8])
+        self.assertEqual(self.call("GET", f"/api/0/issues/{issue_id}/tags/%FF/values/")[0], 404)
+        self.assertEqual(self.call("GET", f"/api/0/projects/{self.org}/%FF/issues/")[0], 404)
+        self.assertEqual(self.call("PUT", f"/api/0/issues/{issue_id}/", b'{"assignedTo": "\xff"}')[0], 400)
+        self.assertEqual(self.call("GET", f"/api/0/issues/{issue_id}/events/?cursor={far}")[0], 400)
         self.assertEqual(self.call("POST", base, {})[0], 405)
 
     # -- sorting, pagination, stats ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "issue_search.hpp"
 
 #include <cctype>
+#include <cstdint>
 
 namespace rookery::web {
 namespace {
@@ -42,8 +43,48 @@ bool ReadQuoted(std::string_view text, std::size_t& pos, std::string& out) {
 
 }  // namespace
 
+bool IsStorableText(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if ((c & 0xe0) == 0xc0) {
+      length = 2;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      length = 3;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      length = 4;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    // Overlong forms, surrogates and values beyond Unicode are not UTF-8.
+    if ((length == 2 && code < 0x80) || (length == 3 && code < 0x800) || (length == 4 && code < 0x10000) ||
+        (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 std::string ParseIssueQuery(std::string_view text, IssueQuery& out) {
   if (text.size() > kMaxQueryChars) return "query: at most 2000 characters";
+  if (!IsStorableText(text)) return "query: must be UTF-8 text";
   std::size_t pos = 0;
   while (true) {
     while (pos < text.size() && IsSpace(text[pos])) ++pos;

@@ -19,6 +19,10 @@ struct IssueQuery {
   std::vector<SearchTerm> terms;  // all must hold
 };
 
+/// Text PostgreSQL takes as a text parameter: valid UTF-8 without NUL. Anything a client puts in a
+/// path, query string or JSON body is checked with it first, so bad bytes are a 400, not a 500.
+bool IsStorableText(std::string_view text);
+
 /// Tokens are `key:value`, `key:"quoted value"`, `!key:value`, bare words and "quoted phrases".
 /// Returns an error message (for a 400), or empty.
 std::string ParseIssueQuery(std::string_view text, IssueQuery& out);

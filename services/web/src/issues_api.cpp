@@ -32,6 +32,9 @@ constexpr std::size_t kMaxBulkIds = 100;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr int kTopTagValues = 9;  // as Sentry's tag summary
 constexpr int kRecomputeBatch = 500;
+// Cursor values of timestamp sorts are microseconds since 1970; beyond year 5000 they cannot be
+// ours and would overflow PostgreSQL's timestamp arithmetic.
+constexpr std::int64_t kMaxCursorMicros = 95'000'000'000'000'000;
 
 constexpr const char* kOrgForMember = "issues_api_org_for_member";
 constexpr const char* kProjectForMember = "issues_api_project_for_member";
@@ -285,7 +288,10 @@ http::Response ListIssues(pqxx::connection& connection, const Route& route, cons
   if (HasQueryParam(target, "cursor")) {
     cursor = DecodeCursor(LastValue(target, "cursor"));
     std::int64_t id = 0;
-    if (!cursor || !ParseInt64(cursor->key, id)) return BadRequest("cursor: not a cursor of this list");
+    if (!cursor || !ParseInt64(cursor->key, id) ||
+        (sort->timestamp && (cursor->value < 0 || cursor->value > kMaxCursorMicros))) {
+      return BadRequest("cursor: not a cursor of this list");
+    }
   }
   std::vector<std::int64_t> project_filter;
   for (const auto& text : QueryValues(target, "project")) {
@@ -367,8 +373,8 @@ struct IssueUpdate {
 std::string ParseUpdate(const std::string& body, IssueUpdate& update) {
   if (body.size() > kMaxBodyBytes) return "The request body is too large";
   rapidjson::Document document;
-  document.Parse(body.c_str(), body.size());
-  if (document.HasParseError() || !document.IsObject()) return "The request body must be a JSON object";
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(body.c_str(), body.size());
+  if (document.HasParseError() || !document.IsObject()) return "The request body must be a JSON object (UTF-8)";
   bool understood = false;
   if (const auto status = document.FindMember("status"); status != document.MemberEnd()) {
     if (!status->value.IsString()) return "status: must be a string";
@@ -397,6 +403,7 @@ std::string ParseUpdate(const std::string& body, IssueUpdate& update) {
     understood = true;
     if (assignee->value.IsString()) {
       update.assignee = assignee->value.GetString();
+      if (!IsStorableText(update.assignee)) return "assignedTo: must be a user id, an email address or null";
       if (update.assignee.rfind("user:", 0) == 0) update.assignee = update.assignee.substr(5);
       if (update.assignee.size() > 320) return "assignedTo: too long";
     } else if (assignee->value.IsInt64() && assignee->value.GetInt64() > 0) {
@@ -619,7 +626,10 @@ http::Response IssueEvents(pqxx::connection& connection, const Route& route, con
   std::optional<Cursor> cursor;
   if (HasQueryParam(target, "cursor")) {
     cursor = DecodeCursor(LastValue(target, "cursor"));
-    if (!cursor || NormalizeEventId(cursor->key) != cursor->key) return BadRequest("cursor: not a cursor of this list");
+    if (!cursor || NormalizeEventId(cursor->key) != cursor->key || cursor->value < 0 ||
+        cursor->value > kMaxCursorMicros) {
+      return BadRequest("cursor: not a cursor of this list");
+    }
   }
   pqxx::read_transaction tx(connection);
   const auto issue = FindIssue(tx, route.issue_id, caller);
@@ -1114,6 +1124,9 @@ void PrepareIssuesApi(pqxx::connection& c) {
 http::Response HandleIssuesApi(pqxx::connection& connection, const Route& route, const http::Request& request,
                                const Caller& caller, const std::string& public_url) {
   const auto method = request.method();
+  for (const std::string* part : {&route.org_slug, &route.project_slug, &route.tag_key, &route.event_id}) {
+    if (!IsStorableText(*part)) return NotFound();  // no such slug, key or id can exist
+  }
   switch (route.endpoint) {
     case Endpoint::kProjectIssues:
     case Endpoint::kOrgIssues:

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "issue_search.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/http/response.hpp"
 
@@ -87,6 +88,7 @@ std::optional<Cursor> DecodeCursor(std::string_view text) {
   cursor.backward = (*decoded)[0] == 'b';
   if (!ParseInt(rest.substr(0, colon), cursor.value)) return std::nullopt;
   cursor.key = std::string(rest.substr(colon + 1));
+  if (!IsStorableText(cursor.key)) return std::nullopt;
   return cursor;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <pqxx/pqxx>
 
+#include "issue_search.hpp"
 #include "issues_api.hpp"
 #include "rookery/core/time.hpp"
 #include "rookery/http/response.hpp"
@@ -287,8 +288,8 @@ std::string TextArray(const std::vector<std::string>& values) {
 std::string ParseRuleSpec(std::string_view body, RuleSpec& out) {
   if (body.size() > kMaxBodyBytes) return "The request body is too large";
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return "The request body must be a JSON object";
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "The request body must be a JSON object (UTF-8)";
   const auto name = doc.FindMember("name");
   if (name == doc.MemberEnd() || !name->value.IsString() || name->value.GetStringLength() == 0 ||
       name->value.GetStringLength() > 256) {
@@ -334,6 +335,9 @@ std::string ParseRuleSpec(std::string_view body, RuleSpec& out) {
     }
   }
   if (condition_count == 0) return "conditions: at least one condition is required";
+  bool storable = IsStorableText(out.name) && IsStorableText(out.environment) && IsStorableText(out.webhook_secret);
+  for (const auto& [key, value] : out.tag_filters) storable = storable && IsStorableText(key) && IsStorableText(value);
+  if (!storable) return "Text fields must not contain NUL characters";
   if (!out.email_members && out.email_addresses.empty() && out.member_ids.empty() && out.webhook_url.empty() &&
       out.slack_url.empty()) {
     return "actions: at least one action is required";

@@ -88,3 +88,17 @@ TEST_CASE("LIKE patterns escape their wildcards", "[unit][web]") {
   CHECK(ContainsPattern("snake_case") == "%snake\\_case%");
   CHECK(ContainsPattern("C:\\dir") == "%C:\\\\dir%");
 }
+
+TEST_CASE("text PostgreSQL accepts as a parameter", "[unit][web]") {
+  CHECK(IsStorableText(""));
+  CHECK(IsStorableText("plain"));
+  CHECK(IsStorableText("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  CHECK_FALSE(IsStorableText(std::string("a\0b", 3)));
+  CHECK_FALSE(IsStorableText("\xff"));
+  CHECK_FALSE(IsStorableText("\xc3"));              // truncated
+  CHECK_FALSE(IsStorableText("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(IsStorableText("\xed\xa0\x80"));      // a surrogate
+  CHECK_FALSE(IsStorableText("\xf4\x90\x80\x80"));  // beyond U+10FFFF
+  IssueQuery query;
+  CHECK_FALSE(ParseIssueQuery("release:\xff", query).empty());
+}

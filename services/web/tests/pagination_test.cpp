@@ -25,6 +25,7 @@ TEST_CASE("cursors that were not made here are refused", "[unit][web]") {
   CHECK_FALSE(DecodeCursor("!!!!"));
   CHECK_FALSE(DecodeCursor(EncodeCursor({1, "x", false}).substr(0, 2)));
   CHECK_FALSE(DecodeCursor(std::string(2000, 'A')));
+  CHECK_FALSE(DecodeCursor(EncodeCursor({1, "\xff", false})));  // not text PostgreSQL would take
 }
 
 TEST_CASE("query parameters, repeated ids and limits", "[unit][web]") {
