@@ -426,7 +426,7 @@ std::string ParseUpdate(const std::string& body, IssueUpdate& update) {
   for (const char* kept_elsewhere : {"hasSeen", "isBookmarked", "isSubscribed", "isPublic"}) {
     if (document.HasMember(kept_elsewhere)) understood = true;
   }
-  if (!understood) return "Nothing to change: expected status, assignedTo or merge";
+  if (!understood) return "status: This field is required (or assignedTo; merge on an issue list).";
   return "";
 }
 
