@@ -26,6 +26,40 @@ bool ParseId(const std::string& text, std::int64_t& out) {
   return ec == std::errc() && end == text.data() + text.size() && out > 0;
 }
 
+// The issue and alert-rule endpoints of issues_api.cpp and rules_api.cpp.
+void MatchIssuesApiRoute(const std::vector<std::string>& s, Route& route) {
+  if (s.size() < 4 || s[0] != "api" || s[1] != "0") return;
+  if (s.size() == 5 && s[2] == "organizations" && s[4] == "issues") {
+    route.endpoint = Endpoint::kOrgIssues;
+    route.org_slug = s[3];
+  } else if (s[2] == "issues" && s.size() >= 5 && ParseId(s[3], route.issue_id)) {
+    if (s.size() == 5 && s[4] == "events") {
+      route.endpoint = Endpoint::kIssueEvents;
+    } else if (s.size() == 6 && s[4] == "events") {
+      route.endpoint = Endpoint::kIssueEvent;
+      route.event_id = s[5];
+    } else if (s.size() == 5 && s[4] == "hashes") {
+      route.endpoint = Endpoint::kIssueHashes;
+    } else if (s.size() == 5 && s[4] == "tags") {
+      route.endpoint = Endpoint::kIssueTags;
+    } else if (s.size() == 7 && s[4] == "tags" && s[6] == "values") {
+      route.endpoint = Endpoint::kIssueTagValues;
+      route.tag_key = s[5];
+    }
+  } else if (s[2] == "projects" && s.size() >= 6) {
+    route.org_slug = s[3];
+    route.project_slug = s[4];
+    if (s.size() == 7 && s[5] == "events") {
+      route.endpoint = Endpoint::kProjectEvent;
+      route.event_id = s[6];
+    } else if (s.size() == 6 && s[5] == "rules") {
+      route.endpoint = Endpoint::kProjectRules;
+    } else if (s.size() == 7 && s[5] == "rules" && ParseId(s[6], route.rule_id)) {
+      route.endpoint = Endpoint::kProjectRule;
+    }
+  }
+}
+
 }  // namespace
 
 Route MatchRoute(std::string_view target) {
@@ -49,6 +83,8 @@ Route MatchRoute(std::string_view target) {
   } else if (s.size() == 6 && s[0] == "api" && s[1] == "0" && s[2] == "issues" && s[4] == "events" &&
              s[5] == "latest" && ParseId(s[3], route.issue_id)) {
     route.endpoint = Endpoint::kIssueLatestEvent;
+  } else {
+    MatchIssuesApiRoute(s, route);
   }
   if (route.endpoint == Endpoint::kNotFound) MatchAccountRoute(s, route);
   return route;

@@ -34,6 +34,16 @@ enum class Endpoint {
   kProjectKey,     // /api/0/projects/{org}/{project}/keys/{key_id}/ (GET, PUT, DELETE)
   kApiTokens,      // /api/0/api-tokens/ (GET, POST)
   kApiToken,       // /api/0/api-tokens/{object_id}/ (DELETE)
+  // Served by issues_api.cpp / rules_api.cpp (see IsIssuesApiEndpoint):
+  kOrgIssues,       // /api/0/organizations/{org}/issues/ (GET, bulk PUT, bulk DELETE)
+  kIssueEvents,     // /api/0/issues/{id}/events/
+  kIssueEvent,      // /api/0/issues/{id}/events/{event_id|oldest}/
+  kProjectEvent,    // /api/0/projects/{org}/{project}/events/{event_id}/
+  kIssueHashes,     // /api/0/issues/{id}/hashes/ (GET, PUT = unmerge)
+  kIssueTags,       // /api/0/issues/{id}/tags/
+  kIssueTagValues,  // /api/0/issues/{id}/tags/{key}/values/
+  kProjectRules,    // /api/0/projects/{org}/{project}/rules/ (GET, POST)
+  kProjectRule,     // /api/0/projects/{org}/{project}/rules/{rule_id}/ (GET, PUT, DELETE)
 };
 
 struct Route {
@@ -44,6 +54,9 @@ struct Route {
   std::string team_slug;
   std::int64_t object_id = 0;  // a membership or an API token
   std::string key_id;          // a DSN key's public key, as Sentry names keys
+  std::string event_id;        // as written in the path; checked by the handler
+  std::string tag_key;
+  std::int64_t rule_id = 0;
 };
 
 /// Trailing slash optional; the query string is ignored.

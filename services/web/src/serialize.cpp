@@ -317,7 +317,21 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Key(w, "numComments");
   w.Int(0);
   Key(w, "assignedTo");
-  w.Null();
+  if (issue.assignee_id == 0) {
+    w.Null();
+  } else {
+    // Sentry's actor shape.
+    w.StartObject();
+    Key(w, "type");
+    w.String("user");
+    Key(w, "id");
+    Str(w, std::to_string(issue.assignee_id));
+    Key(w, "name");
+    Str(w, issue.assignee_name.empty() ? issue.assignee_email : issue.assignee_name);
+    Key(w, "email");
+    Str(w, issue.assignee_email);
+    w.EndObject();
+  }
   Key(w, "isBookmarked");
   w.Bool(false);
   Key(w, "isSubscribed");
@@ -336,6 +350,10 @@ std::string SerializeIssue(const IssueRow& issue, const std::string& public_url)
   Str(w, FormatIso8601Millis(issue.first_seen_ms));
   Key(w, "lastSeen");
   Str(w, FormatIso8601Millis(issue.last_seen_ms));
+  if (!issue.stats_json.empty()) {
+    Key(w, "stats");
+    w.RawValue(issue.stats_json.c_str(), issue.stats_json.size(), rapidjson::kObjectType);
+  }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

@@ -30,6 +30,10 @@ struct IssueRow {
   std::int64_t ignore_until_ms = 0;
   std::int64_t ignore_count_left = 0;
   std::int64_t ignore_user_count_left = 0;
+  std::int64_t assignee_id = 0;  // 0: unassigned
+  std::string assignee_email;
+  std::string assignee_name;
+  std::string stats_json;  // {"24h": [[ts, count], ...]} when the list asked for stats; else omitted
 };
 
 struct EventRow {
