@@ -2,6 +2,11 @@
 
 #include "rookery/core/env.hpp"
 
+// Set by CMake: the source tree's web/dist, or the Docker image's /usr/share/rookery/web.
+#ifndef ROOKERY_WEB_ASSETS_DEFAULT
+#define ROOKERY_WEB_ASSETS_DEFAULT ""
+#endif
+
 namespace rookery::web {
 
 WebConfig WebConfigFromEnv() {
@@ -16,6 +21,7 @@ WebConfig WebConfigFromEnv() {
   config.public_url = EnvString("ROOKERY_WEB_PUBLIC_URL", "http://localhost:" + std::to_string(config.http.port));
   while (!config.public_url.empty() && config.public_url.back() == '/') config.public_url.pop_back();
   config.shutdown_grace = std::chrono::milliseconds(EnvInt("ROOKERY_SHUTDOWN_GRACE_MS", 10000, 0, 600000));
+  config.assets_dir = EnvString("ROOKERY_WEB_ASSETS_DIR", ROOKERY_WEB_ASSETS_DEFAULT);
   config.database = db::DatabaseConfigFromEnv();
   return config;
 }

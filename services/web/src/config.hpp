@@ -16,6 +16,8 @@ struct WebConfig {
   std::string public_url = "http://localhost:9000";  // for permalinks
   std::string secret_key;  // checks the unsubscribe links in alert mail; empty: they are refused
   std::chrono::milliseconds shutdown_grace{10000};
+  // The built web UI (web/dist); empty: API only.
+  std::string assets_dir;
   db::DatabaseConfig database;
 };
 
