@@ -30,6 +30,12 @@ export default defineConfig({
     // Inline assets would be data: URLs in CSS and scripts; the CSP allows data: only for images.
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    rollupOptions: {
+      // react-router marks its modules "use client" for server components; meaningless here.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+    },
   },
   server: {
     proxy: { "/api": "http://localhost:9000" },

@@ -13,12 +13,17 @@ export function GettingStarted() {
   const [keys, setKeys] = useState<ProjectKey[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [showPicker, setShowPicker] = useState(false);
+  const [keysMissing, setKeysMissing] = useState(false);
 
   useEffect(() => {
     get<Project>(`/projects/${enc(org)}/${enc(project)}/`).then(setInfo, (e) => {
       if (!isMissing(e)) setError(e);
     });
-    get<ProjectKey[]>(`/projects/${enc(org)}/${enc(project)}/keys/`).then(setKeys, setError);
+    get<ProjectKey[]>(`/projects/${enc(org)}/${enc(project)}/keys/`).then(setKeys, (e) => {
+      if (!isMissing(e)) return setError(e);
+      setKeysMissing(true);
+      setKeys([]);
+    });
   }, [org, project]);
 
   const platform = params.get("platform") || info?.platform || "python";
@@ -60,6 +65,10 @@ export function GettingStarted() {
             </code>
             <CopyButton text={dsn} />
           </div>
+        ) : keysMissing ? (
+          <Notice kind="warn">
+            This server cannot list client keys yet: use the DSN that rookery-admin bootstrap printed.
+          </Notice>
         ) : (
           <Notice kind="warn">This project has no client key. Create one with rookery-admin.</Notice>
         )}
@@ -74,7 +83,7 @@ export function GettingStarted() {
         ))}
       </ol>
       {guide.legacy && (
-        <details className="legacy card">
+        <details className="legacy card" open>
           <summary>{guide.legacy.title}</summary>
           <p>{guide.legacy.text}</p>
           {guide.legacy.steps.map((step) => (

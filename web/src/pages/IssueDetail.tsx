@@ -131,7 +131,7 @@ export function IssueDetail() {
           <BarChart points={stats} width={720} height={60} />
         </div>
       )}
-      <div className="issue-body">
+      <div className={`issue-body${(tags && tags.length > 0) || (events && events.length > 0) ? " has-side" : ""}`}>
         <div className="issue-main">
           {event === undefined ? (
             <Spinner label="Loading the latest event" />

@@ -39,16 +39,19 @@ export function Login() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [passwordLoginMissing, setPasswordLoginMissing] = useState(false);
+  const [probed, setProbed] = useState(false);
   const next = safeNext(params.get("next"));
 
   useEffect(() => {
     // A server without accounts answers 404 here: offer the token right away.
-    get<{ needsSetup: boolean }>("/auth/setup/", { quiet401: true }).catch((e) => {
-      if (isMissing(e)) {
-        setPasswordLoginMissing(true);
-        setUseToken(true);
-      }
-    });
+    get<{ needsSetup: boolean }>("/auth/setup/", { quiet401: true })
+      .catch((e) => {
+        if (isMissing(e)) {
+          setPasswordLoginMissing(true);
+          setUseToken(true);
+        }
+      })
+      .finally(() => setProbed(true));
   }, []);
 
   if (!session.loading && session.user) return <Navigate to={next} replace />;
@@ -106,7 +109,9 @@ export function Login() {
           {error}
         </div>
       )}
-      {!useToken ? (
+      {!probed ? (
+        <div className="spinner" aria-busy="true" />
+      ) : !useToken ? (
         <form onSubmit={submitPassword} className="form">
           <label>
             Email
