@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole Rookery stack on this machine, without Docker:
-#   scripts/dev.sh up       install, build, start PostgreSQL + dev broker + relay, worker, web, cron
+#   scripts/dev.sh up       install, build (services and the web UI), start PostgreSQL + dev broker + relay, worker, web, cron
 #                           (+ a local SMTP sink for alert mail)
 #   scripts/dev.sh down     stop what `up` started
 #   scripts/dev.sh status   show what runs
@@ -92,6 +92,7 @@ cmd_up() {
   install_packages
   log "building (first build takes a few minutes; later ones are incremental)"
   build "$BUILD" -DROOKERY_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  build_web_ui
   if [ "$(ensure_postgres)" = "started" ]; then
     touch "$RUN/postgres.started-by-dev"
   fi
@@ -145,6 +146,7 @@ cmd_up() {
   cat <<MSG
 
 Rookery is running.
+  Web UI:     $ROOKERY_WEB_URL/ (sign in as $ROOKERY_ADMIN_EMAIL, or "Use an API token")
   DSN:        $ROOKERY_DSN
   API:        $ROOKERY_WEB_URL/api/0/projects/$ROOKERY_ORG/$ROOKERY_PROJECT/issues/
   API token:  in .rookery/dev.env (ROOKERY_API_TOKEN), with the admin login

@@ -9,6 +9,7 @@ BUILD="${ROOKERY_BUILD_DIR:-$ROOKERY_ROOT/build}"
 install_packages
 log "building in $BUILD"
 build "$BUILD" -DROOKERY_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build_web_ui
 
 PG_STARTED="$(ensure_postgres)"
 cleanup() {

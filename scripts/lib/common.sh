@@ -48,6 +48,29 @@ build() {
   cmake --build "$dir" --parallel "$(nproc)"
 }
 
+# build_web_ui: the web UI (web/, React + Vite) into web/dist, which rookery-web serves. `npm ci`
+# runs only when package-lock.json is newer than the installed packages, the build only when a
+# source is newer than the last build's stamp: an unchanged UI costs two find calls.
+build_web_ui() {
+  local web="$ROOKERY_ROOT/web" stamp="$ROOKERY_ROOT/web/.build-stamp"
+  command -v npm >/dev/null || die "npm is missing: it comes with Debian's nodejs package"
+  if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+    [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    log "installing the web UI's npm packages (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in web/ failed"
+  fi
+  if [ -f "$stamp" ] && [ -f "$web/dist/index.html" ] &&
+    [ -z "$(find "$web/src" "$web/public" "$web/index.html" "$web/package.json" "$web/package-lock.json" \
+      "$web/vite.config.ts" "$web/tsconfig.json" -newer "$stamp" -print -quit)" ]; then
+    return 0
+  fi
+  log "building the web UI (npm run build)"
+  # The stamp is taken before the build, so a source saved during the build triggers the next one.
+  touch "$stamp.new"
+  (cd "$web" && npm run build --silent >/dev/null) || die "the web UI build failed: cd web && npm run build"
+  mv "$stamp.new" "$stamp"
+}
+
 pg_cluster_online() {
   pg_lsclusters --no-header 2>/dev/null | awk '$1 == "15" && $2 == "main" { print $4 }' | grep -q online
 }

@@ -56,12 +56,10 @@ http::Response NotFound() {
 }
 
 http::Response HtmlPage(http::Status status, std::string_view title, const std::string& body_html) {
-  return http::MakeResponse(
-      status,
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + EscapeHtml(title) +
-          "</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">" + body_html +
-          "</body></html>",
-      "text/html; charset=utf-8");
+  return http::MakeResponse(status,
+                            "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + EscapeHtml(title) +
+                                "</title></head><body>" + body_html + "</body></html>",
+                            "text/html; charset=utf-8");
 }
 
 // GET shows what the link will do and asks to confirm (mail scanners follow links; they must not
@@ -129,9 +127,17 @@ http::Response NotificationSettings(pqxx::connection& connection, const Principa
                                                       ",\"projects\":{" + projects + "}}");
 }
 
+// Every answer of rookery-web gets the security headers, the API's JSON included: a response
+// that a browser is tricked into rendering must not run anything either.
+void SendSecured(const http::Responder& responder, http::Response response) {
+  AddSecurityHeaders(response);
+  responder.Send(std::move(response));
+}
+
 }  // namespace
 
-Api::Api(const WebConfig& config) : config_(config), pool_(static_cast<std::size_t>(config.db_threads)) {}
+Api::Api(const WebConfig& config)
+    : config_(config), static_files_(config.assets_dir), pool_(static_cast<std::size_t>(config.db_threads)) {}
 
 Api::~Api() {
   Stop();
@@ -143,12 +149,23 @@ void Api::Stop() {
 
 void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
   Route route = MatchRoute(incoming.request.target());
+  if (route.endpoint == Endpoint::kNotFound && IsUiPath(incoming.request.target())) {
+    boost::asio::post(pool_, [this, request = std::move(incoming.request), responder]() {
+      try {
+        SendSecured(responder, static_files_.Serve(request));
+      } catch (const std::exception& e) {
+        spdlog::error("web: serving {} failed: {}", std::string(request.target()), e.what());
+        SendSecured(responder, http::MakeErrorResponse(http::Status::internal_server_error, "Internal error"));
+      }
+    });
+    return;
+  }
   if (route.endpoint == Endpoint::kHealth) {
-    responder.Send(http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"));
+    SendSecured(responder, http::MakeJsonResponse(http::Status::ok, "{\"status\":\"ok\"}"));
     return;
   }
   if (route.endpoint == Endpoint::kNotFound) {
-    responder.Send(NotFound());
+    SendSecured(responder, NotFound());
     return;
   }
   const auto method = incoming.request.method();
@@ -161,21 +178,21 @@ void Api::Handle(http::Incoming&& incoming, http::Responder responder) {
                                                                 incoming.request.method_string().size()))
           : (method == bhttp::verb::get || writes || IssuesApiAllowsMethod(route.endpoint, method));
   if (!allowed) {
-    responder.Send(http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
+    SendSecured(responder, http::MakeErrorResponse(http::Status::method_not_allowed, "Method not allowed"));
     return;
   }
   boost::asio::post(pool_, [this, route = std::move(route), request = std::move(incoming.request),
                             peer_ip = std::move(incoming.peer_ip), responder]() {
     try {
-      responder.Send(Execute(route, request, peer_ip));
+      SendSecured(responder, Execute(route, request, peer_ip));
     } catch (const pqxx::broken_connection& e) {
       spdlog::warn("api: database unavailable: {}", e.what());
       http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "Database unavailable");
       response.set(bhttp::field::retry_after, "5");
-      responder.Send(std::move(response));
+      SendSecured(responder, std::move(response));
     } catch (const std::exception& e) {
       spdlog::error("api: {} failed: {}", std::string(request.target()), e.what());
-      responder.Send(http::MakeErrorResponse(http::Status::internal_server_error, "Internal error"));
+      SendSecured(responder, http::MakeErrorResponse(http::Status::internal_server_error, "Internal error"));
     }
   });
 }

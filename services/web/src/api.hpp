@@ -1,5 +1,6 @@
-// The REST API (/api/0/...). Requests are routed on the I/O thread and executed on a small pool
-// of database threads, each with its own connection and prepared statements.
+// The REST API (/api/0/...) and, on every other path, the web UI's files. Requests are routed on
+// the I/O thread and executed on a small pool of database threads, each with its own connection
+// and prepared statements (file reads run there too, off the I/O thread).
 #pragma once
 
 #include <utility>
@@ -9,6 +10,7 @@
 #include "config.hpp"
 #include "rookery/http/server.hpp"
 #include "router.hpp"
+#include "static_files.hpp"
 
 namespace rookery::web {
 
@@ -24,6 +26,7 @@ class Api {
   http::Response Execute(const Route& route, const http::Request& request, const std::string& peer_ip);
 
   const WebConfig& config_;
+  StaticFiles static_files_;
   boost::asio::thread_pool pool_;
 };
 

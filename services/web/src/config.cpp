@@ -2,6 +2,11 @@
 
 #include "rookery/core/env.hpp"
 
+// Set by CMake: the source tree's web/dist, or the Docker image's /usr/share/rookery/web.
+#ifndef ROOKERY_WEB_ASSETS_DEFAULT
+#define ROOKERY_WEB_ASSETS_DEFAULT ""
+#endif
+
 namespace rookery::web {
 
 WebConfig WebConfigFromEnv() {
@@ -19,6 +24,7 @@ WebConfig WebConfigFromEnv() {
   while (!config.relay_public_url.empty() && config.relay_public_url.back() == '/') config.relay_public_url.pop_back();
   config.trust_forwarded_for = EnvInt("ROOKERY_WEB_TRUST_FORWARDED_FOR", 0, 0, 1) == 1;
   config.shutdown_grace = std::chrono::milliseconds(EnvInt("ROOKERY_SHUTDOWN_GRACE_MS", 10000, 0, 600000));
+  config.assets_dir = EnvString("ROOKERY_WEB_ASSETS_DIR", ROOKERY_WEB_ASSETS_DEFAULT);
   config.database = db::DatabaseConfigFromEnv();
   return config;
 }

@@ -18,6 +18,8 @@ struct WebConfig {
   std::string relay_public_url = "http://localhost:3000";  // DSNs of keys the API creates
   bool trust_forwarded_for = false;  // client IP for login throttling from X-Forwarded-For's last hop
   std::chrono::milliseconds shutdown_grace{10000};
+  // The built web UI (web/dist); empty: API only.
+  std::string assets_dir;
   db::DatabaseConfig database;
 };
 

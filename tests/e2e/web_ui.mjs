@@ -1,0 +1,258 @@
+// Drives the web UI in Debian's Chromium (never a downloaded browser) with playwright-core from
+// tests/clients. Usage: node web_ui.mjs <scenario> '<json args>'; prints one JSON line of what it
+// saw, and exits 1 (with a screenshot next to the others) when a step fails.
+//   token: sign in with an API token, open a project's issues, open an issue, resolve it
+//   xss:   open an issue whose event carries markup, record dialogs and injected elements
+//   full:  first-run setup, sign out and in, create a Python project, send an error with the DSN
+//          the page shows, see the issue and its stack trace, resolve it
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "..", "clients", "package.json"));
+const { chromium } = require("playwright-core");
+
+const [scenario, rawArgs] = process.argv.slice(2);
+const args = JSON.parse(rawArgs || "{}");
+const CHROMIUM = process.env.ROOKERY_CHROMIUM || "/usr/bin/chromium";
+const result = { scenario, steps: [], dialogs: [], pageErrors: [], console: [], cspViolations: [] };
+
+function step(name) {
+  result.steps.push(name);
+}
+
+async function shot(page, name) {
+  if (!args.screenshots) return;
+  fs.mkdirSync(args.screenshots, { recursive: true });
+  await page.screenshot({ path: path.join(args.screenshots, `${name}.png`), fullPage: false });
+}
+
+async function signInWithToken(page) {
+  await page.goto(`${args.base}/`);
+  await page.waitForURL(/\/login\//);
+  step("redirected to login");
+  // Without accounts on the server the page offers the token form by itself; otherwise the link.
+  const tokenField = page.locator('input[name="token"]');
+  const useToken = page.getByRole("button", { name: "Use an API token" });
+  await tokenField.or(useToken).waitFor();
+  if (!(await tokenField.isVisible())) await useToken.click();
+  await tokenField.waitFor();
+  if (scenario === "token") await shot(page, "login");
+  await tokenField.fill(args.token);
+  await page.getByRole("button", { name: "Continue with token" }).click();
+  step("signed in with token");
+}
+
+async function openProject(page) {
+  // Either the organization list (newer servers) or the "open a project" form.
+  const form = page.getByRole("form", { name: "Open a project" });
+  const orgLink = page.getByRole("link", { name: new RegExp(args.org) }).first();
+  await Promise.race([form.waitFor({ timeout: 15000 }), orgLink.waitFor({ timeout: 15000 })]);
+  if (await form.isVisible()) {
+    await form.locator('input[name="org"]').fill(args.org);
+    await form.locator('input[name="project"]').fill(args.project);
+    await form.getByRole("button", { name: "Open issues" }).click();
+  } else {
+    await page.goto(`${args.base}/organizations/${args.org}/projects/${args.project}/`);
+  }
+  await page.waitForURL(new RegExp(`/organizations/${args.org}/projects/${args.project}/`));
+  step("opened project issues");
+}
+
+async function openIssue(page, title) {
+  const row = page.locator(".issue-row", { hasText: title }).first();
+  for (let attempt = 0; attempt < 30 && !(await row.isVisible()); attempt++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.locator(".issue-table, .notice").first().waitFor();
+  }
+  await row.waitFor({ timeout: 5000 });
+  result.listRow = {
+    text: await row.innerText(),
+    events: (await row.locator(".col-num").nth(0).innerText()).trim(),
+    users: (await row.locator(".col-num").nth(1).innerText()).trim(),
+  };
+  step("issue listed");
+  return row;
+}
+
+async function readIssuePage(page) {
+  await page.locator(".frames").first().waitFor({ timeout: 15000 });
+  result.issue = {
+    heading: await page.locator("h1.issue-h1").innerText(),
+    events: await page.getByTestId("event-count").innerText(),
+    users: await page.getByTestId("user-count").innerText(),
+    inAppFrames: await page.locator(".frame.in-app").count(),
+    systemFrames: await page.locator(".frame.system").count(),
+    collapsed: await page.locator(".frame-collapsed").allInnerTexts(),
+    openFrameFunctions: await page.locator(".frame.in-app.open .frame-fn").allInnerTexts(),
+    currentLines: await page.locator(".context li.current code").allInnerTexts(),
+    sections: await page.locator("[data-section]").evaluateAll((els) => els.map((e) => e.getAttribute("data-section"))),
+  };
+  step("stack trace shown");
+}
+
+async function resolve(page) {
+  await page.getByRole("button", { name: "Resolve", exact: true }).click();
+  await page.getByRole("button", { name: "Unresolve" }).waitFor({ timeout: 10000 });
+  result.statusAfterResolve = await page.locator(".crumbs-inline .badge").textContent();
+  step("resolved");
+}
+
+const scenarios = {
+  async token(page) {
+    await signInWithToken(page);
+    await openProject(page);
+    const row = await openIssue(page, args.title);
+    await shot(page, "issues");
+    await row.locator("a.issue-title").click();
+    await page.waitForURL(/\/organizations\/[^/]+\/issues\/\d+\//);
+    await readIssuePage(page);
+    await shot(page, "issue");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await shot(page, "issue-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    // Expanding collapsed system frames shows them.
+    const expand = page.locator(".frame-collapsed button").first();
+    if (await expand.isVisible()) {
+      await expand.click();
+      result.systemFramesAfterExpand = await page.locator(".frame.system").count();
+    }
+    await resolve(page);
+    await page.goto(`${args.base}/organizations/${args.org}/projects/${args.project}/`);
+    await page.locator(".issue-table").waitFor();
+    result.unresolvedAfterResolve = await page.locator(".issue-row", { hasText: args.title }).count();
+    if (args.dsn) {
+      // This server has no key listing yet: the page gets the stack's real DSN through the
+      // endpoint the tenancy API will serve, so the screenshot shows the real instructions.
+      await page.route("**/api/0/projects/*/*/keys/", (route) =>
+        route.fulfill({
+          json: [{ id: "1", name: "Default", public: "", isActive: true, dsn: { public: args.dsn, secret: args.dsn } }],
+        }),
+      );
+    }
+    await page.goto(`${args.base}/organizations/${args.org}/projects/${args.project}/getting-started/?platform=python`);
+    await page.getByTestId("dsn").waitFor({ timeout: 10000 }).catch(() => {});
+    result.gettingStarted = await page.locator("main").innerText();
+    await shot(page, "setup-python");
+    await page.goto(`${args.base}/organizations/${args.org}/projects/new/`);
+    await page.locator('.platform-tile[data-platform="python-flask"]').click();
+    await shot(page, "new-project");
+  },
+
+  async xss(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/issues/${args.issueId}/`);
+    await page.locator(".exception-value").first().waitFor({ timeout: 15000 });
+    await page.locator("details.raw summary").click();
+    await page.waitForTimeout(500);
+    result.xss = await page.evaluate(() => ({
+      injectedImages: document.querySelectorAll('img[src="x"], img[src$="/x"]').length,
+      scripts: [...document.scripts].map((s) => s.src || `inline:${s.textContent.slice(0, 40)}`),
+      flag: window.__xss ?? null,
+      exceptionValue: document.querySelector(".exception-value")?.textContent ?? null,
+      message: document.querySelector(".message")?.textContent ?? null,
+      tags: [...document.querySelectorAll(".tag")].map((t) => t.textContent),
+      title: document.querySelector("h1.issue-h1")?.textContent ?? null,
+      raw: document.querySelector("details.raw pre")?.textContent?.includes("onerror=alert(1)") ?? false,
+    }));
+    step("xss page inspected");
+  },
+
+  async full(page) {
+    await page.goto(`${args.base}/`);
+    await page.waitForURL(/\/setup\//);
+    step("redirected to setup");
+    await shot(page, "setup");
+    await page.locator('input[name="name"]').fill("Ada Lovelace");
+    await page.locator('input[name="email"]').fill(args.email);
+    await page.locator('input[name="password"]').fill(args.password);
+    await page.locator('input[name="organization"]').fill(args.orgName);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith("/setup"), { timeout: 15000 });
+    step("account created");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login\//);
+    await shot(page, "login");
+    await page.locator('input[type="email"]').fill(args.email);
+    await page.locator('input[type="password"]').fill(args.password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith("/login"), { timeout: 15000 });
+    step("signed in with password");
+    const orgs = await page.evaluate(() => fetch("/api/0/organizations/").then((r) => r.json()));
+    const org = orgs[0].slug;
+    result.org = org;
+    await page.goto(`${args.base}/organizations/${org}/projects/new/`);
+    await page.locator('.platform-tile[data-platform="python"]').click();
+    await page.locator('input[name="name"]').fill(args.projectName);
+    await page.getByRole("button", { name: /Create .*project/ }).click();
+    await page.waitForURL(/\/getting-started\//, { timeout: 15000 });
+    step("project created");
+    const dsn = (await page.getByTestId("dsn").innerText()).trim();
+    result.dsn = dsn;
+    result.gettingStarted = await page.locator("main").innerText();
+    const sdk = spawnSync(args.python, [args.app, "e2e"], { env: { ...process.env, ROOKERY_TEST_DSN: dsn }, encoding: "utf8", timeout: 60000 });
+    if (sdk.status !== 0) throw new Error(`SDK app failed: ${sdk.stderr}`);
+    result.sentEventId = sdk.stdout.trim();
+    step("SDK sent an error");
+    const project = new URL(page.url()).pathname.split("/")[4];
+    await page.goto(`${args.base}/organizations/${org}/projects/${project}/`);
+    const row = await openIssue(page, "ZeroDivisionError");
+    await row.locator("a.issue-title").click();
+    await readIssuePage(page);
+    await resolve(page);
+  },
+};
+
+async function main() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rookery-ui-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: args.viewport || { width: 1280, height: 860 },
+    colorScheme: args.colorScheme || "light",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+    timeout: 30000,
+  });
+  let code = 0;
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15000);
+  page.on("dialog", (dialog) => {
+    result.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  page.on("pageerror", (error) => result.pageErrors.push(String(error)));
+  page.on("console", (msg) => {
+    const text = msg.text();
+    result.console.push(`${msg.type()}: ${text}`);
+    if (/Content Security Policy/i.test(text)) result.cspViolations.push(text);
+  });
+  try {
+    await scenarios[scenario](page);
+  } catch (error) {
+    code = 1;
+    result.error = String(error && error.stack ? error.stack : error);
+    result.url = page.url();
+    try {
+      result.bodyText = (await page.locator("body").innerText()).slice(0, 2000);
+      if (args.failureScreenshot) await page.screenshot({ path: args.failureScreenshot, fullPage: true });
+    } catch {
+      // the page is gone; the error says why
+    }
+  } finally {
+    await context.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify(result) + "\n");
+  process.exit(code);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(2);
+});

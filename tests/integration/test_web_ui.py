@@ -1,0 +1,241 @@
+"""The web UI in a real browser (Debian's Chromium, driven by playwright-core from tests/clients)
+against a real stack: rookery-web serves web/dist, a real SDK sends the errors.
+
+- TokenPathTest: sign in with the stack's API token, open the project's issues, see an issue that
+  sentry_sdk sent, its stack trace (in-app frames highlighted, system frames collapsed), resolve it.
+  Also: the headers every response carries, and SPA routing.
+- XssTest: an event whose message, exception value and tag hold markup renders it as text: no
+  dialog, no injected element.
+- NewUserPathTest: first-run setup → sign in → create a Python project → the instructions show the
+  DSN → a real SDK sends an error with it → the issue and its stack trace → resolve. Needs the
+  accounts API; skipped while GET /api/0/auth/setup/ answers 404.
+
+Screenshots of the main pages land in docs/screenshots/ when ROOKERY_UPDATE_SCREENSHOTS=1, else in
+the test's temporary directory.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from rookery_stack import PYTHON, StackTestCase, http_request, wait_for
+from test_real_clients import CHROMIUM, ensure_node_clients
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+E2E_DIR = os.path.join(ROOT, "tests", "e2e")
+DRIVER = os.path.join(E2E_DIR, "web_ui.mjs")
+APP = os.path.join(E2E_DIR, "checkout_app.py")
+ASSETS = os.path.join(ROOT, "web", "dist")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '"><img src=x onerror=alert(1)>'
+
+
+def ensure_ui_built():
+    """Builds web/dist the way scripts/test.sh does (npm ci and vite build, each only when stale)."""
+    result = subprocess.run(["bash", "-c", f"source {ROOT}/scripts/lib/common.sh && build_web_ui"],
+                            capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise AssertionError(f"building the web UI failed:\n{result.stdout}\n{result.stderr}")
+
+
+def prerequisites():
+    if not os.path.exists(CHROMIUM):
+        raise AssertionError(f"{CHROMIUM} is missing: scripts/lib/common.sh installs chromium")
+    ensure_ui_built()
+    ensure_node_clients()
+
+
+class WebUiTestCase(StackTestCase):
+    @classmethod
+    def setUpClass(cls):
+        prerequisites()
+        os.environ["ROOKERY_WEB_ASSETS_DIR"] = ASSETS  # whichever source tree the build came from
+        super().setUpClass()
+        cls.base = f"http://127.0.0.1:{cls.stack.web_port}"
+        cls.token = cls.stack.credentials["ROOKERY_API_TOKEN"]
+        update = os.environ.get("ROOKERY_UPDATE_SCREENSHOTS") == "1"
+        cls.screenshots = os.path.join(ROOT, "docs", "screenshots") if update else tempfile.mkdtemp(
+            prefix="rookery-ui-shots-")
+
+    def drive(self, scenario, **args):
+        args = {"base": self.base, "token": self.token, "org": self.org, "project": self.project,
+                "screenshots": self.screenshots,
+                "failureScreenshot": os.path.join(tempfile.gettempdir(), f"rookery-ui-{scenario}-failure.png"),
+                **args}
+        result = subprocess.run(["node", DRIVER, scenario, json.dumps(args)], capture_output=True, text=True,
+                                timeout=240, stdin=subprocess.DEVNULL)
+        lines = result.stdout.strip().splitlines()
+        outcome = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+        if result.returncode != 0 or outcome is None:
+            raise AssertionError(f"browser scenario {scenario!r} failed (exit {result.returncode}); "
+                                 f"screenshot: {args['failureScreenshot']}\n"
+                                 f"{json.dumps(outcome, indent=2) if outcome else result.stdout}\n{result.stderr}")
+        # A violation means the strict CSP broke the page for real users.
+        self.assertEqual(outcome["cspViolations"], [], outcome["console"])
+        self.assertEqual(outcome["pageErrors"], [])
+        return outcome
+
+    def send_app_error(self, tag="payment"):
+        result = subprocess.run([PYTHON, APP, tag], env=dict(os.environ, ROOKERY_TEST_DSN=self.stack.dsn),
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"SDK app failed: {result.stderr}")
+        return result.stdout.strip().replace("-", "")
+
+    def wait_issue(self, predicate, message):
+        def find():
+            issues = self.stack.api(f"/api/0/projects/{self.org}/{self.project}/issues/?query=")
+            return next((issue for issue in issues if predicate(issue)), None)
+        return wait_for(find, 20, interval=0.2, message=message)
+
+
+class TokenPathTest(WebUiTestCase):
+    def test_headers_and_spa_routing(self):
+        index = http_request(f"{self.base}/organizations/acme/issues/1/", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(index.status, 200)
+        self.assertEqual(index.headers["Content-Type"], "text/html; charset=utf-8")
+        self.assertEqual(index.headers["Cache-Control"], "no-cache")
+        html = index.body.decode()
+        self.assertIn('<div id="root">', html)
+        script = html.split('src="', 1)[1].split('"', 1)[0]
+        self.assertTrue(script.startswith("/assets/"), script)
+        bundle = http_request(f"{self.base}{script}", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(bundle.status, 200)
+        self.assertEqual(bundle.headers["Content-Type"], "text/javascript; charset=utf-8")
+        self.assertEqual(bundle.headers["Cache-Control"], "public, max-age=31536000, immutable")
+        self.assertEqual(bundle.headers["Content-Encoding"], "gzip")
+        self.assertLess(len(bundle.body), 300 * 1024, "first load must stay under 300 KB compressed")
+        self.assertEqual(http_request(f"{self.base}/assets/index-missing.js").status, 404)
+        self.assertEqual(http_request(f"{self.base}/%2e%2e/%2e%2e/etc/passwd").status, 400)
+        # The API and health checks are untouched, and every answer carries the security headers.
+        api = http_request(f"{self.base}/api/0/issues/1/")
+        self.assertEqual(api.status, 401)
+        self.assertEqual(api.headers["Content-Type"], "application/json")
+        self.assertEqual(http_request(f"{self.base}/api/0/no-such-endpoint/").status, 404)
+        for response in (index, bundle, api, http_request(f"{self.base}/healthz")):
+            self.assertEqual(response.headers["Content-Security-Policy"], CSP)
+            self.assertEqual(response.headers["X-Content-Type-Options"], "nosniff")
+            self.assertEqual(response.headers["Referrer-Policy"], "same-origin")
+
+    def send_other_errors(self):
+        """A few more issues, so the list (and its screenshot) looks like a project's."""
+        for event in ({"message": "Payment provider timed out after 30s", "level": "warning"},
+                      {"exception": {"values": [{"type": "KeyError", "value": "'customer_id'"}]},
+                       "culprit": "shop.orders in load_order", "user": {"id": "7"}},
+                      {"exception": {"values": [{"type": "ConnectionResetError",
+                                                 "value": "[Errno 104] Connection reset by peer"}]},
+                       "user": {"id": "8"}}):
+            response = self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
+                                              json.dumps({"platform": "python", **event}).encode(),
+                                              {**self.stack.auth_header(), "Content-Type": "application/json"})
+            self.assertEqual(response.status, 200, response.body)
+
+    def test_token_sign_in_issue_stack_trace_resolve(self):
+        self.send_other_errors()
+        event_id = self.send_app_error()
+        issue = self.wait_issue(lambda i: i["title"].startswith("ZeroDivisionError"), "the SDK's issue")
+        self.wait_issue(lambda i: i["title"].startswith("ConnectionResetError"), "the other issues")
+        latest = self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")
+        self.assertEqual(latest["eventID"], event_id)
+        frames = next(e for e in latest["entries"] if e["type"] == "exception")["data"]["values"][-1]["stacktrace"][
+            "frames"]
+        in_app = [f for f in frames if f.get("inApp")]
+        system = [f for f in frames if not f.get("inApp")]
+        self.assertTrue(in_app and system, frames)
+
+        seen = self.drive("token", title="ZeroDivisionError", dsn=self.stack.dsn)
+        self.assertIn("division by zero", seen["listRow"]["text"])
+        self.assertEqual(seen["listRow"]["events"], "1")
+        self.assertEqual(seen["listRow"]["users"], "1")
+        self.assertIn("ZeroDivisionError", seen["issue"]["heading"])
+        self.assertEqual(seen["issue"]["events"], "1")
+        self.assertEqual(seen["issue"]["users"], "1")
+        # In-app frames are highlighted; the newest is open with its source line; the system frames
+        # between them start collapsed, and expand on request.
+        self.assertEqual(seen["issue"]["inAppFrames"], len(in_app))
+        self.assertEqual(seen["issue"]["openFrameFunctions"], ["apply_discount"])
+        self.assertTrue(any("return full_price * 100 / remaining" in line for line in seen["issue"]["currentLines"]),
+                        seen["issue"]["currentLines"])
+        self.assertTrue(seen["issue"]["collapsed"] and "system frame" in seen["issue"]["collapsed"][0], seen["issue"])
+        self.assertGreater(seen["systemFramesAfterExpand"], seen["issue"]["systemFrames"])
+        for section in ("exception", "breadcrumbs", "user", "contexts", "sdk"):
+            self.assertIn(section, seen["issue"]["sections"])
+        self.assertEqual(seen["statusAfterResolve"], "resolved")
+        self.assertEqual(seen["unresolvedAfterResolve"], 0)
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue['id']}/")["status"], "resolved")
+        # The instructions page shows the DSN and both Python clients.
+        self.assertIn(self.stack.dsn, seen["gettingStarted"])
+        self.assertIn("FlaskIntegration", seen["gettingStarted"])
+        self.assertIn("raven.contrib.flask", seen["gettingStarted"])
+        self.assertIn("gunicorn.error", seen["gettingStarted"])
+
+
+class XssTest(WebUiTestCase):
+    def test_event_markup_renders_as_text(self):
+        marker = "xss-" + str(int(time.time()))
+        event = {
+            "message": f"{marker} {XSS_SCRIPT} {XSS_IMG}",
+            "level": "error",
+            "platform": "python",
+            "tags": {"evil": XSS_IMG, "script": XSS_SCRIPT},
+            "exception": {"values": [{"type": "ValueError", "value": f"{XSS_IMG} {XSS_SCRIPT}",
+                                      "stacktrace": {"frames": [{"function": XSS_IMG, "filename": XSS_SCRIPT,
+                                                                 "lineno": 1, "in_app": True,
+                                                                 "context_line": XSS_IMG}]}}]},
+            "user": {"id": XSS_IMG, "username": XSS_SCRIPT},
+            "breadcrumbs": {"values": [{"message": XSS_IMG, "category": XSS_SCRIPT}]},
+            "request": {"url": f"https://example.com/?q={XSS_IMG}", "method": "GET",
+                        "headers": {"User-Agent": XSS_SCRIPT}},
+        }
+        response = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                          {**self.stack.auth_header(), "Content-Type": "application/json"})
+        self.assertEqual(response.status, 200, response.body)
+        issue = self.wait_issue(lambda i: i["title"].startswith("ValueError"), "the XSS issue")
+
+        seen = self.drive("xss", issueId=issue["id"])
+        self.assertEqual(seen["dialogs"], [])
+        xss = seen["xss"]
+        self.assertEqual(xss["injectedImages"], 0)
+        self.assertIsNone(xss["flag"])
+        self.assertTrue(all(not s.startswith("inline:") for s in xss["scripts"]), xss["scripts"])
+        # The markup is there, as the text it is.
+        self.assertIn(XSS_IMG, xss["exceptionValue"])
+        self.assertIn(XSS_SCRIPT, xss["exceptionValue"])
+        self.assertIn(XSS_SCRIPT, xss["message"])
+        self.assertIn(f"evil{XSS_IMG}", xss["tags"])
+        self.assertTrue(xss["raw"])
+
+
+class NewUserPathTest(WebUiTestCase):
+    """The whole first-run path. Needs the accounts API (GET /api/0/auth/setup/)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The stack's bootstrap created a user already; setup is offered only on an empty server,
+        # so this test empties the accounts (a fresh install has none).
+        cls.setup_status = http_request(f"{cls.base}/api/0/auth/setup/").status
+
+    def test_setup_login_create_project_send_error_resolve(self):
+        if self.setup_status == 404:
+            self.skipTest("the accounts API is not on this server yet (GET /api/0/auth/setup/ answers 404)")
+        self.stack.sql("TRUNCATE users, organizations CASCADE")
+        self.assertTrue(http_request(f"{self.base}/api/0/auth/setup/").json()["needsSetup"])
+        seen = self.drive("full", email="ada@example.com", password="correct horse battery staple",
+                          orgName="Analytical Engines", projectName="checkout", python=PYTHON, app=APP)
+        self.assertIn("steps", seen)
+        self.assertTrue(seen["dsn"].startswith("http"), seen["dsn"])
+        self.assertIn("FlaskIntegration", seen["gettingStarted"])
+        self.assertIn("raven.contrib.flask", seen["gettingStarted"])
+        self.assertIn("ZeroDivisionError", seen["issue"]["heading"])
+        self.assertGreater(seen["issue"]["inAppFrames"], 0)
+        self.assertEqual(seen["statusAfterResolve"], "resolved")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,44 @@
+import { Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { Layout } from "./components/Layout";
+import { useSession } from "./session";
+import { Login } from "./pages/Login";
+import { Setup } from "./pages/Setup";
+import { Organizations } from "./pages/Organizations";
+import { Projects } from "./pages/Projects";
+import { NewProject } from "./pages/NewProject";
+import { GettingStarted } from "./pages/GettingStarted";
+import { IssueList } from "./pages/IssueList";
+import { IssueDetail } from "./pages/IssueDetail";
+import { NotFound } from "./pages/NotFound";
+import type { ReactNode } from "react";
+
+function RequireUser({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const location = useLocation();
+  if (session.loading) return <div className="splash" aria-busy="true" />;
+  if (!session.user) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={session.needsSetup ? "/setup/" : `/login/?next=${next}`} replace />;
+  }
+  return <Layout>{children}</Layout>;
+}
+
+export function App() {
+  const guard = (page: ReactNode) => <RequireUser>{page}</RequireUser>;
+  return (
+    <Routes>
+      <Route path="/login" element={<Login />} />
+      <Route path="/setup" element={<Setup />} />
+      <Route path="/" element={guard(<Organizations redirectSingle />)} />
+      <Route path="/organizations" element={guard(<Organizations />)} />
+      <Route path="/organizations/:org" element={guard(<Projects />)} />
+      <Route path="/organizations/:org/projects" element={guard(<Projects />)} />
+      <Route path="/organizations/:org/projects/new" element={guard(<NewProject />)} />
+      <Route path="/organizations/:org/projects/:project" element={guard(<IssueList />)} />
+      <Route path="/organizations/:org/projects/:project/getting-started" element={guard(<GettingStarted />)} />
+      <Route path="/organizations/:org/issues" element={guard(<IssueList />)} />
+      <Route path="/organizations/:org/issues/:issueId" element={guard(<IssueDetail />)} />
+      <Route path="*" element={guard(<NotFound />)} />
+    </Routes>
+  );
+}
