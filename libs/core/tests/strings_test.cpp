@@ -19,3 +19,18 @@ TEST_CASE("HTML escaping and issue short ids", "[unit][core]") {
   CHECK(rookery::EscapeHtml("plain") == "plain");
   CHECK(rookery::IssueShortId("backend-api", 12) == "BACKEND-API-12");
 }
+
+TEST_CASE("UTF-8 sequences and hex digits", "[unit][core]") {
+  CHECK(rookery::Utf8SequenceLength("a", 0) == 1);
+  CHECK(rookery::Utf8SequenceLength("h\xc3\xa9", 1) == 2);
+  CHECK(rookery::Utf8SequenceLength("\xe2\x82\xac", 0) == 3);
+  CHECK(rookery::Utf8SequenceLength("\xf0\x9f\x98\x80", 0) == 4);
+  CHECK(rookery::Utf8SequenceLength("\xc0\xaf", 0) == 0);          // overlong
+  CHECK(rookery::Utf8SequenceLength("\xed\xa0\x80", 0) == 0);      // surrogate
+  CHECK(rookery::Utf8SequenceLength("\xf4\x90\x80\x80", 0) == 0);  // above U+10FFFF
+  CHECK(rookery::Utf8SequenceLength("\xe2\x82", 0) == 0);          // cut short
+  CHECK(rookery::HexDigitValue('7') == 7);
+  CHECK(rookery::HexDigitValue('b') == 11);
+  CHECK(rookery::HexDigitValue('F') == 15);
+  CHECK(rookery::HexDigitValue('g') == -1);
+}

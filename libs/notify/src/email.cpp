@@ -249,28 +249,8 @@ std::string SanitizeUtf8(std::string_view text) {
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;  // the allowed range of the second byte (RFC 3629 table)
-    if (lead < 0x80) {
-      length = 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) low = 0xA0;
-      if (lead == 0xED) high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) low = 0x90;
-      if (lead == 0xF4) high = 0x8F;
-    }
-    bool valid = length > 0 && i + length <= text.size();
-    for (std::size_t j = 1; valid && j < length; ++j) {
-      const auto byte = static_cast<unsigned char>(text[i + j]);
-      valid = j == 1 ? (byte >= low && byte <= high) : (byte >= 0x80 && byte <= 0xBF);
-    }
+    const std::size_t length = Utf8SequenceLength(text, i);
+    const bool valid = length > 0;
     if (valid) {
       out.append(text.substr(i, length));
       i += length;

@@ -37,12 +37,7 @@ std::string AsciiLower(std::string_view text) {
 // Percent-decoding for a path: unlike a query string, '+' is a plus here. nullopt for a
 // malformed escape, so "%2" cannot slip past the segment checks as something else.
 std::optional<std::string> DecodePath(std::string_view path) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  const auto hex = HexDigitValue;
   std::string out;
   out.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {

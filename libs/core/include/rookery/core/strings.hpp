@@ -15,6 +15,13 @@ std::string UrlDecode(std::string_view text);
 /// Cuts to at most `max_chars` Unicode scalar values without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string_view text, std::size_t max_chars);
 
+/// 0–15 for a hexadecimal digit (either case), -1 for anything else.
+int HexDigitValue(char c);
+
+/// Length of the valid UTF-8 sequence at text[i], or 0 if there is none: overlongs, surrogates and
+/// code points above U+10FFFF are invalid too (RFC 3629), as PostgreSQL and mail readers judge them.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i);
+
 /// Text made safe inside HTML elements and quoted attribute values.
 std::string EscapeHtml(std::string_view text);
 
