@@ -272,13 +272,14 @@ class Stack:
         return int(out.strip().split()[-1])
 
     def worker_totals(self):
-        """Sums the worker's per-batch log lines: {inserted, duplicates, dead_lettered}."""
-        totals = {"inserted": 0, "duplicates": 0, "dead_lettered": 0}
-        for match in re.finditer(r"batch committed: messages=\d+ inserted=(\d+) duplicates=(\d+) new_issues=\d+ "
+        """Sums the worker's per-batch log lines: {messages, inserted, duplicates, dead_lettered}."""
+        totals = {"messages": 0, "inserted": 0, "duplicates": 0, "dead_lettered": 0}
+        for match in re.finditer(r"batch committed: messages=(\d+) inserted=(\d+) duplicates=(\d+) new_issues=\d+ "
                                  r"dead_lettered=(\d+)", self.log_text("worker")):
-            totals["inserted"] += int(match.group(1))
-            totals["duplicates"] += int(match.group(2))
-            totals["dead_lettered"] += int(match.group(3))
+            totals["messages"] += int(match.group(1))
+            totals["inserted"] += int(match.group(2))
+            totals["duplicates"] += int(match.group(3))
+            totals["dead_lettered"] += int(match.group(4))
         return totals
 
     # -- HTTP ------------------------------------------------------------------------------------

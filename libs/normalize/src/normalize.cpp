@@ -62,6 +62,84 @@ const Value* FindAliased(const Value& doc, const char* key, const char* legacy) 
   return nullptr;
 }
 
+// A parameter as Python's %-formatting shows it, which is what logging SDKs send params for.
+std::string ParamText(const Value& param) {
+  if (param.IsString()) return {param.GetString(), param.GetStringLength()};
+  if (param.IsNull()) return "None";
+  if (param.IsBool()) return param.GetBool() ? "True" : "False";
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  param.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+// `message` with printf-style placeholders (%s, %d, %5.2f, %(name)s, %%) filled from `params` (a
+// list, or an object for named ones), as Sentry fills logentry.formatted. A placeholder without a
+// parameter is left as it is.
+std::string FormatLogMessage(std::string_view message, const Value& params) {
+  std::string out;
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    if (message[i] != '%' || i + 1 >= message.size()) {
+      out.push_back(message[i]);
+      continue;
+    }
+    if (message[i + 1] == '%') {
+      out.push_back('%');
+      ++i;
+      continue;
+    }
+    std::size_t end = i + 1;
+    const Value* param = nullptr;
+    if (message[end] == '(') {
+      const std::size_t close = message.find(')', end);
+      if (close == std::string_view::npos || !params.IsObject()) {
+        out.push_back('%');
+        continue;
+      }
+      const std::string name(message.substr(end + 1, close - end - 1));
+      if (auto it = params.FindMember(name.c_str()); it != params.MemberEnd()) param = &it->value;
+      end = close + 1;
+    }
+    while (end < message.size() && std::string_view("#0- +.0123456789").find(message[end]) != std::string_view::npos) {
+      ++end;
+    }
+    if (end >= message.size() || std::string_view("sdirfFgGeExXoc").find(message[end]) == std::string_view::npos) {
+      out.push_back('%');
+      continue;
+    }
+    if (param == nullptr && params.IsArray() && next < params.Size())
+      param = &params[static_cast<rapidjson::SizeType>(next++)];
+    if (param == nullptr) {
+      out.append(message.substr(i, end - i + 1));
+    } else {
+      out += ParamText(*param);
+    }
+    i = end;
+  }
+  return out;
+}
+
+// Sets logentry.formatted (or message.formatted) from message and params when the SDK sent only
+// those, after scrubbing, so a filtered parameter stays filtered in the text.
+void FillFormattedMessage(rapidjson::Document& doc) {
+  for (const char* key : {"logentry", "message"}) {
+    auto entry = doc.FindMember(key);
+    if (entry == doc.MemberEnd() || !entry->value.IsObject()) continue;
+    Value& object = entry->value;
+    if (!GetString(object, "formatted").empty()) continue;
+    const std::string message = GetString(object, "message");
+    auto params = object.FindMember("params");
+    if (message.empty() || params == object.MemberEnd() || !(params->value.IsArray() || params->value.IsObject())) {
+      continue;
+    }
+    const std::string formatted = TruncateUtf8(FormatLogMessage(message, params->value), kMaxMessageChars);
+    object.AddMember("formatted",
+                     Value(formatted.c_str(), static_cast<rapidjson::SizeType>(formatted.size()), doc.GetAllocator()),
+                     doc.GetAllocator());
+  }
+}
+
 std::string ReadMessage(const Value& doc) {
   // `logentry` / `sentry.interfaces.Message` objects, or a plain `message` string.
   if (const Value* entry = FindAliased(doc, "logentry", "sentry.interfaces.Message"); entry && entry->IsObject()) {
@@ -737,6 +815,7 @@ Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Cont
   // Scrubbed and trimmed before anything is read for display: a secret in an exception message
   // must not reach the title either.
   normalizer.Run();
+  FillFormattedMessage(doc);
   event.message = TruncateUtf8(ReadMessage(doc), kMaxMessageChars);
   event.exceptions = ReadExceptions(doc);
   event.transaction = TruncateUtf8(event.transaction, kMaxTitleChars);

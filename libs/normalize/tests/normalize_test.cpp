@@ -94,3 +94,27 @@ TEST_CASE("invalid UTF-8 becomes U+FFFD in every field and in the stored JSON", 
   auto fine = NormalizeEvent(R"({"message":"h\u00e9llo \u2603 \ud83d\ude00"})", {});
   CHECK(fine->title == "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80");
 }
+
+TEST_CASE("logentry params are filled into the message as Sentry formats it", "[unit][normalize]") {
+  const auto message_of = [](const char* json) {
+    auto event = NormalizeEvent(json, {.received_at_ms = 1'700'000'000'000});
+    REQUIRE(event.has_value());
+    return std::pair{event->message, event->storable_json};
+  };
+  auto [positional, stored] = message_of(R"({"logentry":{"message":"User %s failed %d times","params":["bob",3]}})");
+  CHECK(positional == "User bob failed 3 times");
+  CHECK(stored.find(R"("formatted":"User bob failed 3 times")") != std::string::npos);
+  CHECK(
+      message_of(R"({"logentry":{"message":"%(who)s paid %(amount).2f","params":{"who":"ann","amount":2.5}}})").first ==
+      "ann paid 2.5");
+  CHECK(message_of(R"({"message":{"message":"100%% of %s","params":["disk"]}})").first == "100% of disk");
+  CHECK(message_of(R"({"logentry":{"message":"%s and %s","params":["one"]}})").first == "one and %s");
+  CHECK(message_of(R"({"logentry":{"message":"flags %s %s","params":[true,null]}})").first == "flags True None");
+  // The SDK's own formatting wins.
+  CHECK(message_of(R"({"logentry":{"message":"%s","params":["x"],"formatted":"given"}})").first == "given");
+  // A secret parameter is scrubbed before it is formatted in.
+  auto [secret, secret_stored] =
+      message_of(R"({"logentry":{"message":"card %s declined","params":["4111 1111 1111 1111"]}})");
+  CHECK(secret.find("4111") == std::string::npos);
+  CHECK(secret_stored.find("4111") == std::string::npos);
+}

@@ -92,13 +92,9 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   }
   ProcessedEvent processed;
   const ProjectSettings& project = settings(raw->project_id);
-  if (document.IsObject()) {
-    // Grouping reads the event as sent; normalization then rewrites the document in place.
-    const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, project.rules);
-    processed.grouping.config = sentry.config;
-    processed.grouping.hashes = sentry.hashes;
-    if (sentry.title) processed.title_override = *sentry.title;
-  }
+  // Normalization (limits, scrubbing) first and grouping on its result, as Sentry groups what
+  // Relay normalized: a secret must not reach a fingerprint rule's title, and a filtered value
+  // groups as "[Filtered]" does in Sentry.
   auto event = normalize::NormalizeEvent(document, {.received_at_ms = raw->received_at_ms,
                                                     .sent_at_ms = sent_at_ms,
                                                     .client_ip = raw->client_ip,
@@ -106,6 +102,10 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   if (!event) {
     return DeadLetter{event.error()};
   }
+  const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, project.rules);
+  processed.grouping.config = sentry.config;
+  processed.grouping.hashes = sentry.hashes;
+  if (sentry.title) processed.title_override = *sentry.title;
   if (processed.grouping.hashes.empty()) {
     processed.grouping = grouping::ComputeInterimGrouping(*event);  // cannot happen: a fallback always hashes
   }

@@ -151,3 +151,19 @@ TEST_CASE("the project's scrubbing settings apply before anything is stored", "[
     CHECK(processed->event.storable_json.find("hunter2") != std::string::npos);
   }
 }
+
+TEST_CASE("a fingerprint rule's title is made from the scrubbed event", "[unit][worker]") {
+  auto rules =
+      rookery::grouping::ParseFingerprintRules(R"(message:"charge failed*" -> charges title="Charge: {{ message }}")");
+  REQUIRE(rules.has_value());
+  ProjectSettings project;
+  project.rules.fingerprinting = *rules;
+  auto result = ProcessRecord(
+      EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"message":"charge failed for 4111 1111 1111 1111"})")), "1",
+      [&](std::int64_t) -> const ProjectSettings& { return project; });
+  auto* processed = std::get_if<ProcessedEvent>(&result);
+  REQUIRE(processed != nullptr);
+  CHECK(processed->grouping.hashes[0] == rookery::Md5Hex("charges"));
+  CHECK(processed->event.title.rfind("Charge: charge failed for ", 0) == 0);
+  CHECK(processed->event.title.find("4111") == std::string::npos);
+}
