@@ -274,6 +274,20 @@ class AlertsTest(StackTestCase):
         self.settle(project["ROOKERY_PROJECT_ID"])
         self.assertEqual(len(self.smtp.to("oncall@example.com")), 1)
 
+    def test_an_expired_ignore_ends_without_an_event(self):
+        project = self.new_project("snooze")
+        issue_id = self.issue_of(self.send(project, "the nightly report is late"))
+        self.smtp.wait_for(project["email"], 1)
+        self.stack.sql(f"UPDATE issues SET status = 'ignored', ignore_until = now() + interval '1 hour' "
+                       f"WHERE id = {issue_id}")
+        time.sleep(2)
+        self.assertEqual(self.stack.sql(f"SELECT status FROM issues WHERE id = {issue_id}"), [["ignored"]])
+        # An hour later, as far as the issue can tell: cron un-ignores it by itself, quietly.
+        self.stack.sql(f"UPDATE issues SET ignore_until = now() - interval '1 second' WHERE id = {issue_id}")
+        wait_for(lambda: self.stack.sql(f"SELECT status, ignore_until IS NULL FROM issues WHERE id = {issue_id}")
+                 == [["unresolved", "t"]], 15, message="the issue unresolved by cron")
+        self.assertEqual(self.stack.sql(f"SELECT kind FROM issue_activities WHERE issue_id = {issue_id}"), [["new"]])
+
     def test_only_one_cron_replica_leads(self):
         second_port = free_port()
         second = subprocess.Popen([binary("cron")], env=self.stack.env({**self.stack.cron_env,

@@ -42,6 +42,7 @@ constexpr const char* kMarkSent = "alerts_mark_sent";
 constexpr const char* kMarkRetry = "alerts_mark_retry";
 constexpr const char* kMarkFailed = "alerts_mark_failed";
 constexpr const char* kCountPending = "alerts_count_pending";
+constexpr const char* kExpireSnoozes = "alerts_expire_snoozes";
 
 constexpr std::size_t kActivityBatch = 200;
 constexpr std::size_t kStackIssues = 10;  // a digest shows stack traces for its first issues only
@@ -132,6 +133,12 @@ void PrepareAll(pqxx::connection& c) {
   c.prepare(kMarkFailed,
             "UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1");
   c.prepare(kCountPending, "SELECT count(*) FROM alert_deliveries WHERE status = 'pending'");
+  // An ignore whose time ran out ends even without a new event. Like Sentry's periodic clean-up
+  // this only changes the status; the "resurfaced" alert belongs to an event that re-surfaces it.
+  c.prepare(kExpireSnoozes,
+            "UPDATE issues SET status = 'unresolved', status_changed_at = now(), ignore_until = NULL, "
+            "ignore_until_times_seen = NULL, ignore_until_user_count = NULL "
+            "WHERE status = 'ignored' AND ignore_until IS NOT NULL AND ignore_until <= now()");
 }
 
 std::vector<std::string> SplitLines(const std::string& text, char separator) {
@@ -534,6 +541,12 @@ AlertRound AlertEngine::RunOnce(pqxx::connection& connection) {
   while (state_->Dispatch(connection, round) == kActivityBatch) {
   }
   if (std::chrono::steady_clock::now() >= state_->next_frequency) {
+    {
+      pqxx::work tx(connection);
+      const auto expired = tx.exec_prepared(kExpireSnoozes).affected_rows();
+      tx.commit();
+      if (expired > 0) spdlog::info("alerts: {} issue(s) whose ignore ran out are unresolved again", expired);
+    }
     state_->EvaluateFrequency(connection, round);
     state_->next_frequency = std::chrono::steady_clock::now() + state_->config.frequency_interval;
   }
