@@ -288,6 +288,27 @@ class AlertsTest(StackTestCase):
                  == [["unresolved", "t"]], 15, message="the issue unresolved by cron")
         self.assertEqual(self.stack.sql(f"SELECT kind FROM issue_activities WHERE issue_id = {issue_id}"), [["new"]])
 
+    def test_frequency_rules_respect_tag_filters_and_ignored_issues(self):
+        project = self.new_project("oftenfiltered")
+        pid = project["ROOKERY_PROJECT_ID"]
+        self.stack.sql(
+            f"INSERT INTO alert_rules (project_id, name, frequency_count, frequency_minutes, tag_filters, "
+            f"email_addresses) VALUES ({pid}, 'eu only', 2, 60, '{{\"region\": \"eu\"}}', '{{eu-oncall@example.com}}')")
+        for _ in range(4):
+            self.send(project, "the us shard is slow", tags={"region": "us"})
+        ignored = self.issue_of(self.send(project, "the eu shard is noisy", tags={"region": "eu"}))
+        self.stack.sql(f"UPDATE issues SET status = 'ignored' WHERE id = {ignored}")
+        for _ in range(4):
+            self.send(project, "the eu shard is noisy", tags={"region": "eu"})
+        time.sleep(4)  # several frequency evaluations (every second here)
+        self.settle(pid)
+        self.assertEqual(self.smtp.to("eu-oncall@example.com"), [])
+        # Events that match, of an issue nobody ignored: now it fires.
+        for _ in range(3):
+            self.send(project, "the eu shard is down", tags={"region": "eu"})
+        [mail] = self.smtp.wait_for("eu-oncall@example.com", 1, timeout=60)
+        self.assertIn("the eu shard is down", mail.subject)
+
     def test_only_one_cron_replica_leads(self):
         second_port = free_port()
         second = subprocess.Popen([binary("cron")], env=self.stack.env({**self.stack.cron_env,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "rookery/core/strings.hpp"
 
@@ -36,7 +37,10 @@ std::vector<std::string> RuleChannels(const AlertRule& rule, const std::vector<s
     const bool seen = std::any_of(channels.begin(), channels.end(), [&address](const std::string& channel) {
       return EqualsIgnoreCase(std::string_view(channel).substr(6), address);
     });
-    if (!seen) channels.push_back("email:" + address);
+    // One channel per mailbox however a rule spells it, so the digest window holds across rules.
+    std::string lowered = address;
+    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!seen) channels.push_back("email:" + lowered);
   };
   if (rule.email_members) {
     for (const auto& address : member_emails) add_email(address);

@@ -45,8 +45,8 @@ int LevelRank(std::string_view level);
 /// The rule's trigger covers `trigger.kind` and every filter holds.
 bool RuleFires(const AlertRule& rule, const Trigger& trigger);
 
-/// Where the rule's actions go, each once: "email:<address>" (the members' addresses, then the
-/// rule's own), "webhook:<rule id>", "slack:<rule id>". Addresses compare case-insensitively.
+/// Where the rule's actions go, each once: "email:<address, lower-cased>" (the members' addresses,
+/// then the rule's own), "webhook:<rule id>", "slack:<rule id>".
 std::vector<std::string> RuleChannels(const AlertRule& rule, const std::vector<std::string>& member_emails);
 
 /// {"key": "value", ...} as stored in alert_rules.tag_filters / issue_activities.tags; non-string

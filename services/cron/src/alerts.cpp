@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -11,6 +13,7 @@
 #include "alert_mail.hpp"
 #include "alert_rules.hpp"
 #include "rookery/core/env.hpp"
+#include "rookery/core/md5.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/notify/payloads.hpp"
 #include "rookery/notify/unsubscribe.hpp"
@@ -43,6 +46,7 @@ constexpr const char* kMarkRetry = "alerts_mark_retry";
 constexpr const char* kMarkFailed = "alerts_mark_failed";
 constexpr const char* kCountPending = "alerts_count_pending";
 constexpr const char* kExpireSnoozes = "alerts_expire_snoozes";
+constexpr const char* kPruneHistory = "alerts_prune_history";
 
 constexpr std::size_t kActivityBatch = 200;
 constexpr std::size_t kStackIssues = 10;  // a digest shows stack traces for its first issues only
@@ -77,10 +81,16 @@ void PrepareAll(pqxx::connection& c) {
   // or above. The bucket makes the dedupe key: one notification per rule, issue and window.
   c.prepare(kFrequentIssues,
             "SELECT e.issue_id, count(*) FROM events e "
+            "JOIN issues i ON i.project_id = e.project_id AND i.id = e.issue_id AND i.status = 'unresolved' "
             "WHERE e.project_id = $1 AND e.received_at > now() - make_interval(mins => $2) "
+            "AND e.day >= (now() - make_interval(mins => $2) - interval '31 days')::date "
             "AND ($3 = '' OR e.environment = $3) "
             "AND ($4 = '' OR coalesce(array_position(ARRAY['debug','info','warning','error','fatal'], e.level), 0) "
             "              >= array_position(ARRAY['debug','info','warning','error','fatal'], $4)) "
+            // Every tag filter must hold for the event itself; SDKs send tags as an object or pairs.
+            "AND NOT EXISTS (SELECT 1 FROM jsonb_each_text($6::jsonb) f WHERE NOT ("
+            "  e.data->'tags'->>f.key = f.value OR "
+            "  coalesce(e.data->'tags' @> jsonb_build_array(jsonb_build_array(f.key, f.value)), false))) "
             "GROUP BY e.issue_id HAVING count(*) > $5");
   c.prepare(kWaitingChannels,
             "SELECT n.project_id, n.channel, "
@@ -135,6 +145,17 @@ void PrepareAll(pqxx::connection& c) {
   c.prepare(kCountPending, "SELECT count(*) FROM alert_deliveries WHERE status = 'pending'");
   // An ignore whose time ran out ends even without a new event. Like Sentry's periodic clean-up
   // this only changes the status; the "resurfaced" alert belongs to an event that re-surfaces it.
+  // Alert history is kept 30 days, then pruned in bounded batches (a row each: no partition to drop).
+  c.prepare(kPruneHistory,
+            "WITH old_deliveries AS (DELETE FROM alert_deliveries WHERE id IN (SELECT id FROM alert_deliveries "
+            "  WHERE status <> 'pending' AND created_at < now() - interval '30 days' LIMIT 1000) RETURNING id), "
+            "old_notifications AS (DELETE FROM alert_notifications WHERE id IN (SELECT id FROM alert_notifications "
+            "  WHERE (delivery_id IS NOT NULL OR suppressed) AND created_at < now() - interval '30 days' LIMIT 1000) "
+            "  RETURNING id), "
+            "old_activities AS (DELETE FROM issue_activities WHERE id IN (SELECT id FROM issue_activities "
+            "  WHERE dispatched_at IS NOT NULL AND created_at < now() - interval '30 days' LIMIT 1000) RETURNING id) "
+            "SELECT (SELECT count(*) FROM old_deliveries) + (SELECT count(*) FROM old_notifications) + "
+            "(SELECT count(*) FROM old_activities)");
   c.prepare(kExpireSnoozes,
             "UPDATE issues SET status = 'unresolved', status_changed_at = now(), ignore_until = NULL, "
             "ignore_until_times_seen = NULL, ignore_until_user_count = NULL "
@@ -197,6 +218,25 @@ std::int64_t BackoffSeconds(int attempts, std::chrono::seconds base, const notif
   return std::min<std::int64_t>(600, base.count() << std::min(attempts - 1, 6));
 }
 
+// "rookery.example.com" from "https://rookery.example.com:8443/x"; a placeholder when empty.
+std::string HostOf(std::string_view url) {
+  if (const auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of(":/?#"));
+  return url.empty() ? std::string("rookery.invalid") : std::string(url);
+}
+
+std::string TagObject(const TagPairs& tags) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  for (const auto& [key, value] : tags) {
+    writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    writer.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+  }
+  writer.EndObject();
+  return buffer.GetString();
+}
+
 bool IsEmailChannel(std::string_view channel) {
   return channel.starts_with("email:");
 }
@@ -226,6 +266,10 @@ struct AlertEngine::State {
   metrics::Family<metrics::Counter>& retried;
   metrics::Counter& notifications;
   std::atomic<std::int64_t> pending{0};
+  // Message-IDs must be unique across installations (a staging and a production Rookery) yet the
+  // same for a delivery's retries: the web URL's host, and a tag derived from this installation.
+  std::string mail_domain;
+  std::string installation_tag;
   std::chrono::steady_clock::time_point next_frequency{};
 
   State(AlertConfig c, metrics::Registry& registry)
@@ -238,7 +282,9 @@ struct AlertEngine::State {
                                     "Alert deliveries that failed transiently and will be retried", {"channel"})),
         notifications(
             registry.AddCounter("rookery_cron_alert_notifications_total", "Issue notifications produced by alert rules")
-                .With({})) {}
+                .With({})),
+        mail_domain(HostOf(config.web_public_url)),
+        installation_tag(Md5Hex(config.web_public_url + "\n" + config.secret_key).substr(0, 12)) {}
 
   std::size_t Dispatch(pqxx::connection& connection, AlertRound& round);
   void EvaluateFrequency(pqxx::connection& connection, AlertRound& round);
@@ -297,7 +343,7 @@ void AlertEngine::State::EvaluateFrequency(pqxx::connection& connection, AlertRo
     for (const AlertRule& rule : rules) {
       if (!rule.frequency_count) continue;
       const auto frequent = tx.exec_prepared(kFrequentIssues, project_id, *rule.frequency_minutes, rule.environment,
-                                             rule.min_level, *rule.frequency_count);
+                                             rule.min_level, *rule.frequency_count, TagObject(rule.tag_filters));
       if (frequent.empty()) continue;
       if (!recipients) recipients = LoadRecipients(tx, project_id);
       const std::int64_t window = now_seconds / (std::int64_t{*rule.frequency_minutes} * 60);
@@ -396,15 +442,14 @@ notify::SendError AlertEngine::State::SendEmail(pqxx::connection& connection, co
                         notify::MakeUnsubscribeToken(config.secret_key, {user[0][0].as<std::int64_t>(), project_id});
     }
   }
-  const AlertMail mail = ComposeAlertMail(project_slug, issues, unsubscribe_url,
-                                          config.web_public_url + "/settings/account/notifications/");
+  const AlertMail mail = ComposeAlertMail(project_slug, issues, unsubscribe_url, config.web_public_url + "/");
   notify::Email email;
   email.to.push_back({address, ""});
   email.subject = mail.subject;
   email.text_body = mail.text;
   email.html_body = mail.html;
   // Stable across retries, so a receiving server or client can drop a repeat.
-  email.message_id = "<alert-" + std::to_string(delivery_id) + "@rookery>";
+  email.message_id = "<alert-" + std::to_string(delivery_id) + "." + installation_tag + "@" + mail_domain + ">";
   if (unsubscribe_url.starts_with("https://")) email.list_unsubscribe_url = unsubscribe_url;
   auto result = smtp.Send(std::move(email));
   ok = result.has_value();
@@ -544,7 +589,10 @@ AlertRound AlertEngine::RunOnce(pqxx::connection& connection) {
     {
       pqxx::work tx(connection);
       const auto expired = tx.exec_prepared(kExpireSnoozes).affected_rows();
+      const auto pruned = tx.exec_prepared1(kPruneHistory)[0].as<std::int64_t>();
       tx.commit();
+      if (pruned > 0)
+        spdlog::info("alerts: pruned {} outbox, notification and delivery row(s) older than 30 days", pruned);
       if (expired > 0) spdlog::info("alerts: {} issue(s) whose ignore ran out are unresolved again", expired);
     }
     state_->EvaluateFrequency(connection, round);

@@ -158,9 +158,21 @@ int RunCron(const CronConfig& config, const std::atomic<bool>& stop) {
                config.http.address, side_server.Port(), config.heartbeat_interval.count(),
                config.retention_interval.count(), config.alert_poll.count());
 
+  // Retention on a thread of its own: a long pass (a project whose retention was just lowered
+  // deletes in many batches) must not hold up alerts, which have a minute to go out.
+  std::thread retention_thread([&config, &stop, &cron_metrics] {
+    while (!stop.load()) {
+      const bool done = RunScheduledRetention(config, stop, cron_metrics);
+      const auto until = std::chrono::steady_clock::now() +
+                         (done ? config.retention_interval : std::min(config.retention_interval, kRetentionRetry));
+      while (!stop.load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+
   std::unique_ptr<pqxx::connection> connection;
   auto next = std::chrono::steady_clock::now();
-  auto next_retention = next;
   while (!stop.load()) {
     if (std::chrono::steady_clock::now() >= next) {
       try {
@@ -172,14 +184,10 @@ int RunCron(const CronConfig& config, const std::atomic<bool>& stop) {
       }
       next += config.heartbeat_interval;
     }
-    if (!stop.load() && std::chrono::steady_clock::now() >= next_retention) {
-      const bool done = RunScheduledRetention(config, stop, cron_metrics);
-      next_retention = std::chrono::steady_clock::now() +
-                       (done ? config.retention_interval : std::min(config.retention_interval, kRetentionRetry));
-    }
     if (!stop.load()) alerts.Tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  retention_thread.join();  // a pass checks `stop` between batches
   spdlog::info("cron stopped");
   return 0;
 }
