@@ -81,9 +81,9 @@ run_wrk() {  # <port> <server pid> -> "<2xx per second> <non-2xx count> <server 
   local per_tick_us=$((1000000 / $(getconf CLK_TCK)))
   local server_us broker_us
   server_us=$(awk -v d="$(($(cpu_ticks "$2") - server_before))" -v n="$((total - bad))" -v u="$per_tick_us" \
-    'BEGIN { printf "%.1f", n > 0 ? d * u / n : 0 }')
+    'BEGIN { printf "%.1f", (n > 0 ? d * u / n : 0) }')
   broker_us=$(awk -v d="$(($(cpu_ticks "$BROKER_PID") - broker_before))" -v n="$((total - bad))" -v u="$per_tick_us" \
-    'BEGIN { printf "%.1f", n > 0 ? d * u / n : 0 }')
+    'BEGIN { printf "%.1f", (n > 0 ? d * u / n : 0) }')
   echo "$rps $bad $server_us $broker_us"
 }
 
