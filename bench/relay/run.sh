@@ -2,6 +2,8 @@
 # bench/relay: accepted events/s of the relay (warm key cache, dev broker, acks=all) against a bare
 # Boost.Beast server that only reads the body and answers 200, same client, same machine, same run.
 #   bench/relay/run.sh [seconds per run, default 10] [connections, default 256] [rounds, default 5]
+# RELAY_THREADS sets the relay's I/O threads (default 2); RELAY_BINARY runs another relay build
+# (an A/B comparison against an older commit) with this checkout's dev broker and ceiling.
 # Ceiling and relay runs alternate for several rounds, so that a noisy neighbour slows both alike;
 # it prints the median of each, their ratio (goal >= 0.50) and the relay's peak RSS (goal < 50 MB).
 set -euo pipefail
@@ -45,22 +47,30 @@ log "generating the request mix"
 /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/make_payloads.py" "$WORK/payloads" "$WORK/keys" 2000
 
 "$BUILD/services/devbroker/rookery-devbroker" --bootstrap-file "$WORK/broker" >"$WORK/devbroker.log" 2>&1 &
-PIDS+=($!)
+PIDS+=("$!")
 for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 
 RELAY_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 CEILING_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")" ROOKERY_RELAY_PORT="$RELAY_PORT" ROOKERY_RELAY_BIND=127.0.0.1 \
 ROOKERY_RELAY_THREADS=${RELAY_THREADS:-$THREADS} ROOKERY_RELAY_MAX_CONNECTIONS_PER_IP=0 ROOKERY_RELAY_MAX_REQUESTS_PER_SECOND_PER_IP=0 \
-ROOKERY_LOG_LEVEL=warn "$BUILD/services/relay/rookery-relay" >"$WORK/relay.log" 2>&1 &
+ROOKERY_LOG_LEVEL=warn "${RELAY_BINARY:-$BUILD/services/relay/rookery-relay}" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
-PIDS+=($RELAY_PID)
+PIDS+=("$RELAY_PID")
 "$BUILD/bench/relay/rookery-bench-beast-ceiling" "$CEILING_PORT" $THREADS &
-PIDS+=($!)
+CEILING_PID=$!
+PIDS+=("$CEILING_PID")
+BROKER_PID=${PIDS[0]}
 wait_http "http://127.0.0.1:$RELAY_PORT/readyz" 30 || die "relay not ready: $(tail -5 "$WORK/relay.log")"
 
-run_wrk() {  # <port> -> "<2xx per second> <non-2xx count>"
-  local out
+cpu_ticks() {  # <pid> -> user + system clock ticks so far
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+run_wrk() {  # <port> <server pid> -> "<2xx per second> <non-2xx count> <server CPU µs per 2xx> <broker CPU µs per 2xx>"
+  local out server_before broker_before
+  server_before=$(cpu_ticks "$2")
+  broker_before=$(cpu_ticks "$BROKER_PID")
   out=$(BENCH_DIR="$WORK/payloads" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s \
         -s "$(dirname "${BASH_SOURCE[0]}")/requests.lua" "http://127.0.0.1:$1" 2>&1)
   local total rps bad
@@ -68,22 +78,35 @@ run_wrk() {  # <port> -> "<2xx per second> <non-2xx count>"
   bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   bad=${bad:-0}
   rps=$(awk -v t="$total" -v b="$bad" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%.0f", (t - b) / s }')
-  echo "$rps $bad"
+  local per_tick_us=$((1000000 / $(getconf CLK_TCK)))
+  local server_us broker_us
+  server_us=$(awk -v d="$(($(cpu_ticks "$2") - server_before))" -v n="$((total - bad))" -v u="$per_tick_us" \
+    'BEGIN { printf "%.1f", (n > 0 ? d * u / n : 0) }')
+  broker_us=$(awk -v d="$(($(cpu_ticks "$BROKER_PID") - broker_before))" -v n="$((total - bad))" -v u="$per_tick_us" \
+    'BEGIN { printf "%.1f", (n > 0 ? d * u / n : 0) }')
+  echo "$rps $bad $server_us $broker_us"
 }
 
 log "warming up"
 BENCH_DIR="$WORK/payloads" wrk -t1 -c16 -d3s -s "$(dirname "${BASH_SOURCE[0]}")/requests.lua" \
   "http://127.0.0.1:$RELAY_PORT" >/dev/null 2>&1
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+median_real() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 CEILINGS=()
 RELAYS=()
+CEILING_CPU=()
+RELAY_CPU=()
+BROKER_CPU=()
 RELAY_BAD=0
 for round in $(seq 1 "$ROUNDS"); do
-  log "round $round/$ROUNDS: ceiling, then relay, ${SECONDS_PER_RUN}s each"
-  read -r rate _ < <(run_wrk "$CEILING_PORT")
+  log "round $round/$ROUNDS: ceiling, then relay, ${SECONDS_PER_RUN}s each (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  read -r rate _ cpu _ < <(run_wrk "$CEILING_PORT" "$CEILING_PID")
   CEILINGS+=("$rate")
-  read -r rate bad < <(run_wrk "$RELAY_PORT")
+  CEILING_CPU+=("$cpu")
+  read -r rate bad cpu broker_cpu < <(run_wrk "$RELAY_PORT" "$RELAY_PID")
   RELAYS+=("$rate")
+  RELAY_CPU+=("$cpu")
+  BROKER_CPU+=("$broker_cpu")
   RELAY_BAD=$((RELAY_BAD + bad))
 done
 CEILING=$(printf '%s\n' "${CEILINGS[@]}" | median)
@@ -96,3 +119,8 @@ printf '  beast ceiling   %8s req/s      (rounds: %s)\n' "$CEILING" "${CEILINGS[
 printf '  relay accepted  %8s events/s   (rounds: %s; non-2xx: %s)\n' "$RELAY" "${RELAYS[*]}" "$RELAY_BAD"
 printf '  ratio           %8s            (goal >= 0.50)\n' "$(awk -v r="$RELAY" -v c="$CEILING" 'BEGIN { printf "%.2f", r / c }')"
 printf '  relay peak RSS  %8s MB         (goal < 50 MB)\n' "$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')"
+# CPU time per answered request is far steadier than throughput on a shared machine.
+printf '  CPU per request ceiling %s µs, relay %s µs, dev broker %s µs (medians; relay rounds: %s)\n' \
+  "$(printf '%s\n' "${CEILING_CPU[@]}" | median_real)" "$(printf '%s\n' "${RELAY_CPU[@]}" | median_real)" \
+  "$(printf '%s\n' "${BROKER_CPU[@]}" | median_real)" "${RELAY_CPU[*]}"
+printf '  load average    %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -133,9 +133,10 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
-  // Called from any thread via Responder.
+  // Called from any thread via Responder. On an I/O thread with the connection idle (waiting for
+  // its answer, the usual case) the write starts inline: no queueing, no other thread woken.
   void Reply(Response response) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), response = std::move(response)]() mutable {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), response = std::move(response)]() mutable {
       self->Write(std::move(response));
     });
   }

@@ -122,13 +122,26 @@ bool Producer::Close(std::chrono::milliseconds timeout) {
 
 SendStatus Producer::Send(const std::string& topic, std::string_view key, std::string_view value,
                           const Headers& headers, DeliveryCallback on_delivery) {
+  return Produce(topic, key, const_cast<char*>(value.data()), value.size(), RdKafka::Producer::RK_MSG_COPY, headers,
+                 std::move(on_delivery));
+}
+
+SendStatus Producer::Send(const std::string& topic, std::string_view key, MallocBuffer value, const Headers& headers,
+                          DeliveryCallback on_delivery) {
+  const SendStatus status =
+      Produce(topic, key, value.Data(), value.Size(), RdKafka::Producer::RK_MSG_FREE, headers, std::move(on_delivery));
+  if (status == SendStatus::kEnqueued) value.Release();  // librdkafka frees it now
+  return status;
+}
+
+SendStatus Producer::Produce(const std::string& topic, std::string_view key, char* value, std::size_t size, int flags,
+                             const Headers& headers, DeliveryCallback on_delivery) {
   std::unique_ptr<RdKafka::Headers> kafka_headers(RdKafka::Headers::create());
   for (const auto& [name, header_value] : headers) {
     kafka_headers->add(name, header_value);
   }
   auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
-  const RdKafka::ErrorCode rc = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                                   const_cast<char*>(value.data()), value.size(), key.data(),
+  const RdKafka::ErrorCode rc = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, flags, value, size, key.data(),
                                                    key.size(), 0, kafka_headers.get(), callback.get());
   if (rc == RdKafka::ERR_NO_ERROR) {
     // librdkafka owns the headers and will hand the callback back in dr_cb.

@@ -6,8 +6,9 @@ namespace rookery::protocol {
 
 namespace pb = rookery::ingest::v1;
 
-std::string EncodeRawEvent(const RawEvent& event) {
-  pb::RawEvent message;
+namespace {
+
+void SetFields(const RawEvent& event, pb::RawEvent& message) {
   message.set_contract_version(event.contract_version);
   message.set_event_id(std::string(event.event_id.AsBytes()));
   message.set_project_id(static_cast<std::uint64_t>(event.project_id));
@@ -17,8 +18,24 @@ std::string EncodeRawEvent(const RawEvent& event) {
   message.set_endpoint(event.endpoint == IngestEndpoint::kStore ? pb::ENDPOINT_STORE : pb::ENDPOINT_ENVELOPE);
   message.set_sdk_name(event.sdk_name);
   message.set_sdk_version(event.sdk_version);
+}
+
+}  // namespace
+
+std::string EncodeRawEvent(const RawEvent& event) {
+  pb::RawEvent message;
+  SetFields(event, message);
   message.set_body(event.body);
   return message.SerializeAsString();
+}
+
+MallocBuffer EncodeRawEventForProducer(RawEvent&& event) {
+  pb::RawEvent message;
+  SetFields(event, message);
+  message.set_body(std::move(event.body));
+  MallocBuffer buffer(message.ByteSizeLong());
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(buffer.Data()));
+  return buffer;
 }
 
 Expected<RawEvent, DecodeError> DecodeRawEvent(std::string_view bytes) {

@@ -129,3 +129,24 @@ TEST_CASE("legacy store bodies: JSON, base64, base64(zlib) and base64(gzip)", "[
   CHECK(DecodeLegacyStoreBody(Base64(Compress(std::string(1 << 20, 'x'), MAX_WBITS)), 1000).error().code ==
         IngestErrorCode::kTooLarge);
 }
+
+TEST_CASE("the owning decoder moves unencoded bodies and decodes the rest alike", "[unit][protocol]") {
+  const std::string json = R"({"message":"hello","level":"error"})";
+  CHECK(*DecodeContentEncodingOwned("", std::string(json), 1000) == json);
+  CHECK(DecodeContentEncodingOwned("identity", std::string(json), 10).error().code == IngestErrorCode::kTooLarge);
+  CHECK(*DecodeContentEncodingOwned("gzip", Compress(json, 16 + MAX_WBITS), 1000) == json);
+}
+
+TEST_CASE("a corrupt or oversized body leaves nothing behind for the next one", "[unit][protocol]") {
+  // The inflate state is reused across bodies on a thread; each body must start from scratch.
+  const std::string first(5000, 'a');
+  const std::string second = R"({"message":"second"})";
+  std::string truncated = Compress(first, 16 + MAX_WBITS);
+  truncated.resize(truncated.size() / 2);
+  CHECK(DecodeContentEncoding("gzip", truncated, 100000).error().code == IngestErrorCode::kDecodeFailed);
+  CHECK(*DecodeContentEncoding("gzip", Compress(second, 16 + MAX_WBITS), 1000) == second);
+  CHECK(DecodeContentEncoding("gzip", Compress(first, 16 + MAX_WBITS), 100).error().code == IngestErrorCode::kTooLarge);
+  CHECK(*DecodeContentEncoding("gzip", Compress(second, 16 + MAX_WBITS), 1000) == second);
+  CHECK(*DecodeContentEncoding("deflate", Compress(second, -MAX_WBITS), 1000) == second);
+  CHECK(*DecodeContentEncoding("deflate", Compress(second, MAX_WBITS), 1000) == second);
+}

@@ -31,6 +31,23 @@ TEST_CASE("the raw-event contract round-trips every field", "[unit][protocol][co
   CHECK(decoded->body == event.body);
 }
 
+TEST_CASE("the producer's encoding is byte for byte the same and takes the body over", "[unit][protocol][contract]") {
+  RawEvent event;
+  event.event_id = *rookery::EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9d0");
+  event.project_id = 42;
+  event.key_id = 7;
+  event.client_ip = "203.0.113.9";
+  event.sdk_name = "sentry.python";
+  event.body = std::string(100000, 'x');
+  const std::string expected = EncodeRawEvent(event);
+
+  const rookery::MallocBuffer encoded = EncodeRawEventForProducer(std::move(event));
+  CHECK(std::string(encoded.Data(), encoded.Size()) == expected);
+  auto decoded = DecodeRawEvent(std::string_view(encoded.Data(), encoded.Size()));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->body == std::string(100000, 'x'));
+}
+
 TEST_CASE("messages the worker cannot read are errors, not crashes", "[unit][protocol][contract]") {
   CHECK(DecodeRawEvent("\xff\xff\xff garbage").error().code == DecodeErrorCode::kNotProtobuf);
 

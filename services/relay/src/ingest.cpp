@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <charconv>
 
 #include "http_status.hpp"
@@ -171,8 +172,10 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
     }
   }
 
-  auto body = protocol::DecodeContentEncoding(request[bhttp::field::content_encoding], request.body(),
-                                              is_store ? config_.max_event_bytes : config_.max_envelope_bytes);
+  // The body is not needed once decoded: an unencoded one is moved rather than copied.
+  auto body =
+      protocol::DecodeContentEncodingOwned(request[bhttp::field::content_encoding], std::move(incoming.request.body()),
+                                           is_store ? config_.max_event_bytes : config_.max_envelope_bytes);
   if (body && is_store && !route.security) {
     body = protocol::DecodeLegacyStoreBody(std::move(*body), config_.max_event_bytes);
   }
@@ -284,23 +287,18 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, 
     unavailable("event queue unavailable", "10");
     return;
   }
-  const std::string event_hex = event.event_id.ToHex();
-  const std::string message = protocol::EncodeRawEvent(event);
+  const EventId event_id = event.event_id;
+  MallocBuffer message = protocol::EncodeRawEventForProducer(std::move(event));
   const kafka::Headers headers = {
       {std::string(protocol::kContractHeader), std::to_string(protocol::kRawEventContractVersion)}};
-  auto on_delivery = [this, exchange, event_hex, empty_success](const kafka::DeliveryReport& report) {
-    if (report.delivered) {
-      metrics_.accepted.Inc();
-      Answer(empty_success ? http::MakeResponse(http::Status::ok, "", "text/plain")
-                           : http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + event_hex + "\"}"),
-             exchange);
-      return;
+  auto on_delivery = [this, exchange, event_id, empty_success](const kafka::DeliveryReport& report) {
+    bool first = false;
+    {
+      std::lock_guard lock(acknowledged_mutex_);
+      first = acknowledged_.empty();
+      acknowledged_.push_back(Acknowledgement{exchange, event_id, empty_success, report.delivered, report.error});
     }
-    spdlog::warn("event {} not acknowledged by kafka: {}", event_hex, report.error);
-    metrics_.rejected.With({"broker_unavailable"}).Inc();
-    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
-    response.set(bhttp::field::retry_after, "10");
-    Answer(std::move(response), exchange);
+    if (first) boost::asio::post(ioc_, [this] { AnswerAcknowledged(); });
   };
   {
     // librdkafka's idempotent producer holds messages while no broker is reachable, past
@@ -313,11 +311,33 @@ void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, 
     pending_.push_back(PendingAnswer{deadline, exchange});
   }
   // Key: the event id's 16 bytes, so load spreads evenly over partitions (docs/architecture.md).
-  switch (producer_.Send(config_.topic, event.event_id.AsBytes(), message, headers, std::move(on_delivery))) {
+  switch (producer_.Send(config_.topic, event_id.AsBytes(), std::move(message), headers, std::move(on_delivery))) {
     case kafka::SendStatus::kEnqueued: return;
     case kafka::SendStatus::kTooLarge: Reject(MakeIngestError(IngestErrorCode::kTooLarge), exchange); break;
     case kafka::SendStatus::kQueueFull: unavailable("event queue full, retry later", "1"); break;
     case kafka::SendStatus::kError: unavailable("event queue unavailable", "10"); break;
+  }
+}
+
+void IngestHandler::AnswerAcknowledged() {
+  std::vector<Acknowledgement> batch;
+  {
+    std::lock_guard lock(acknowledged_mutex_);
+    batch.swap(acknowledged_);
+  }
+  for (const Acknowledgement& ack : batch) {
+    if (ack.delivered) {
+      metrics_.accepted.Inc();
+      Answer(ack.empty_success ? http::MakeResponse(http::Status::ok, "", "text/plain")
+                               : http::MakeJsonResponse(http::Status::ok, "{\"id\":\"" + ack.event_id.ToHex() + "\"}"),
+             ack.exchange);
+      continue;
+    }
+    spdlog::warn("event {} not acknowledged by kafka: {}", ack.event_id.ToHex(), ack.error);
+    metrics_.rejected.With({"broker_unavailable"}).Inc();
+    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
+    response.set(bhttp::field::retry_after, "10");
+    Answer(std::move(response), ack.exchange);
   }
 }
 

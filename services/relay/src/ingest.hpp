@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config.hpp"
 #include "key_cache.hpp"
@@ -70,6 +71,22 @@ class IngestHandler {
   /// The key, if it may send to the route's project (any project for /api/store/).
   std::optional<ProjectKey> Authorize(const std::string& public_key, const IngestRoute& route) const;
   std::string ClientIp(const http::Incoming& incoming) const;
+
+  /// Answers the acknowledgements collected since the last call, on an I/O thread.
+  void AnswerAcknowledged();
+
+  // Broker acknowledgements waiting for their answer. The poll thread posts one handler per batch
+  // (when the list was empty) instead of one per event, which spares a thread wake-up per event;
+  // the handler then writes each answer inline on its idle connection.
+  struct Acknowledgement {
+    Exchange exchange;
+    EventId event_id;
+    bool empty_success = false;
+    bool delivered = false;
+    std::string error;  // why not, when not delivered
+  };
+  std::mutex acknowledged_mutex_;
+  std::vector<Acknowledgement> acknowledged_;
 
   struct PendingAnswer {
     std::chrono::steady_clock::time_point deadline;

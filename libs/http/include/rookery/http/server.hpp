@@ -49,7 +49,8 @@ struct Incoming {
 
 class Session;
 
-/// Answers one request. Call Send exactly once, from any thread; later calls are ignored.
+/// Answers one request. Call Send exactly once, from any thread; later calls are ignored. Called on
+/// an I/O thread, it may start writing before it returns.
 class Responder {
  public:
   explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "rookery/core/malloc_buffer.hpp"
 #include "rookery/kafka/config.hpp"
 
 namespace RdKafka {
@@ -52,6 +53,10 @@ class Producer {
   /// Never blocks. On kEnqueued the callback runs exactly once, later; otherwise never.
   SendStatus Send(const std::string& topic, std::string_view key, std::string_view value, const Headers& headers,
                   DeliveryCallback on_delivery);
+  /// The same, but on kEnqueued librdkafka owns `value` and frees it after delivery, so it is not
+  /// copied; otherwise it is freed here.
+  SendStatus Send(const std::string& topic, std::string_view key, MallocBuffer value, const Headers& headers,
+                  DeliveryCallback on_delivery);
   /// Waits for outstanding deliveries; false if some remained after `timeout`.
   bool Flush(std::chrono::milliseconds timeout);
   /// Flushes for up to `timeout`, then fails whatever is left (each callback still runs, told
@@ -67,6 +72,8 @@ class Producer {
 
  private:
   class Callbacks;
+  SendStatus Produce(const std::string& topic, std::string_view key, char* value, std::size_t size, int flags,
+                     const Headers& headers, DeliveryCallback on_delivery);
   std::unique_ptr<Callbacks> callbacks_;  // outlives producer_: librdkafka calls into it until destroyed
   std::unique_ptr<RdKafka::Producer> producer_;
   std::atomic<bool> stop_{false};

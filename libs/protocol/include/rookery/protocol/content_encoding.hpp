@@ -15,6 +15,9 @@ namespace rookery::protocol {
 /// produced, so a decompression bomb costs at most the cap: beyond it, kTooLarge.
 Expected<std::string, IngestError> DecodeContentEncoding(std::string_view content_encoding, std::string_view body,
                                                          std::size_t max_output);
+/// The same, taking the body over: an unencoded body (most envelopes) is moved, not copied.
+Expected<std::string, IngestError> DecodeContentEncodingOwned(std::string_view content_encoding, std::string&& body,
+                                                              std::size_t max_output);
 
 /// The legacy store-body encodings some clients use without a Content-Encoding header (§3.2):
 /// raven-node and sentry-raven send base64(zlib(JSON)), old raven-python base64(JSON). A body

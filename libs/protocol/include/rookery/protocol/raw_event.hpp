@@ -8,6 +8,7 @@
 
 #include "rookery/core/event_id.hpp"
 #include "rookery/core/expected.hpp"
+#include "rookery/core/malloc_buffer.hpp"
 
 namespace rookery::protocol {
 
@@ -31,6 +32,9 @@ struct RawEvent {
 };
 
 std::string EncodeRawEvent(const RawEvent& event);
+/// The same bytes, written once into a buffer the Kafka producer can own (the relay's path: the
+/// body, up to a few MiB, is moved into the message rather than copied).
+MallocBuffer EncodeRawEventForProducer(RawEvent&& event);
 
 enum class DecodeErrorCode { kNotProtobuf, kUnsupportedVersion, kBadEventId, kBadEndpoint, kBadProject };
 struct DecodeError {
