@@ -309,6 +309,29 @@ class AlertsTest(StackTestCase):
         [mail] = self.smtp.wait_for("eu-oncall@example.com", 1, timeout=60)
         self.assertIn("the eu shard is down", mail.subject)
 
+    def test_a_hanging_webhook_does_not_hold_up_mail(self):
+        import socket
+        hanging = socket.socket()
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(64)  # connections complete in the backlog and are never answered
+        try:
+            stuck = self.new_project("stuckhook")
+            self.stack.sql(f"INSERT INTO alert_rules (project_id, name, on_new, webhook_url) VALUES "
+                           f"({stuck['ROOKERY_PROJECT_ID']}, 'hangs', true, "
+                           f"'http://127.0.0.1:{hanging.getsockname()[1]}/hook')")
+            for word in ["amber", "beryl", "coral", "dusk", "ember", "flint"]:
+                self.send(stuck, f"the {word} queue backs up")
+            wait_for(lambda: self.stack.sql(f"SELECT count(*) FROM alert_deliveries WHERE project_id = "
+                                            f"{stuck['ROOKERY_PROJECT_ID']} AND channel LIKE 'webhook:%'") == [["6"]],
+                     30, message="webhook deliveries queued")
+            other = self.new_project("unstuck")
+            started = time.monotonic()
+            self.send(other, "the invoice run stopped")
+            self.smtp.wait_for(other["email"], 1, timeout=60)
+            self.assertLess(time.monotonic() - started, 45)
+        finally:
+            hanging.close()
+
     def test_only_one_cron_replica_leads(self):
         second_port = free_port()
         second = subprocess.Popen([binary("cron")], env=self.stack.env({**self.stack.cron_env,

@@ -123,7 +123,9 @@ void PrepareAll(pqxx::connection& c) {
             "SELECT d.id, d.project_id, d.channel, array_to_string(d.issue_ids, ','), array_to_string(d.reasons, ','), "
             "d.attempts, coalesce(d.rule_id, 0), p.slug, o.slug FROM alert_deliveries d "
             "JOIN projects p ON p.id = d.project_id JOIN organizations o ON o.id = p.organization_id "
-            "WHERE d.status = 'pending' AND d.next_attempt_at <= now() ORDER BY d.id LIMIT 20");
+            "WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
+            // Mail first: a hanging webhook endpoint must not hold up the minute mail is promised in.
+            "ORDER BY d.channel NOT LIKE 'email:%', d.id LIMIT 20");
   c.prepare(kDeliveryIssues,
             "SELECT id, short_id, title, culprit, level, times_seen, user_count FROM issues "
             "WHERE project_id = $1 AND id = $2");
@@ -503,7 +505,12 @@ void AlertEngine::State::SendDue(pqxx::connection& connection, AlertRound& round
     pqxx::read_transaction tx(connection);
     due = tx.exec_prepared(kDueDeliveries);
   }
+  // Webhook calls per round are few, so a round (and the mail of the next one) waits for at most
+  // that many webhook timeouts; the rest go in later rounds.
+  constexpr int kWebhooksPerRound = 2;
+  int webhooks_this_round = 0;
   for (const auto& delivery : due) {
+    if (!IsEmailChannel(delivery[2].c_str()) && ++webhooks_this_round > kWebhooksPerRound) break;
     const auto delivery_id = delivery[0].as<std::int64_t>();
     const auto project_id = delivery[1].as<std::int64_t>();
     const std::string channel = delivery[2].as<std::string>();
