@@ -332,6 +332,27 @@ class AlertsTest(StackTestCase):
         finally:
             hanging.close()
 
+    def test_the_default_rule_mails_the_projects_team_only(self):
+        project = self.new_project("teams")
+        pid = project["ROOKERY_PROJECT_ID"]
+        # A second member of the organization, and a team (with only the owner) owning the project.
+        self.stack.sql(f"INSERT INTO users (email, name) VALUES ('outsider-teams@example.com', 'Other')")
+        self.stack.sql(f"INSERT INTO organization_members (organization_id, user_id, role) SELECT "
+                       f"p.organization_id, u.id, 'member' FROM projects p, users u WHERE p.id = {pid} "
+                       f"AND u.email = 'outsider-teams@example.com'")
+        self.stack.sql(f"INSERT INTO teams (organization_id, slug, name) SELECT organization_id, 'backend-team', "
+                       f"'Backend' FROM projects WHERE id = {pid}")
+        self.stack.sql(f"DELETE FROM project_teams WHERE project_id = {pid}")
+        self.stack.sql(f"INSERT INTO project_teams (project_id, team_id) SELECT {pid}, t.id FROM teams t "
+                       f"JOIN projects p ON p.organization_id = t.organization_id WHERE p.id = {pid} "
+                       f"AND t.slug = 'backend-team'")
+        self.stack.sql(f"INSERT INTO team_members (team_id, user_id) SELECT t.id, u.id FROM teams t, users u "
+                       f"WHERE t.slug = 'backend-team' AND u.email = '{project['email']}'")
+        self.send(project, "the team's own failure")
+        self.smtp.wait_for(project["email"], 1, timeout=60)
+        self.settle(pid)
+        self.assertEqual(self.smtp.to("outsider-teams@example.com"), [])
+
     def test_only_one_cron_replica_leads(self):
         second_port = free_port()
         second = subprocess.Popen([binary("cron")], env=self.stack.env({**self.stack.cron_env,

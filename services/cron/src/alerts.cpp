@@ -51,12 +51,17 @@ constexpr const char* kPruneHistory = "alerts_prune_history";
 constexpr std::size_t kActivityBatch = 200;
 constexpr std::size_t kStackIssues = 10;  // a digest shows stack traces for its first issues only
 
-// Recipients: the project's organization members whose settings allow alert mail for it (a
+// Recipients, "the project's team": the members of the teams the project belongs to (all of the
+// organization's members when it belongs to none), whose settings allow alert mail for it (a
 // per-project setting wins over the user's global one; the default is on).
 constexpr const char* kRecipientSql =
     "SELECT u.email FROM projects p "
     "JOIN organization_members m ON m.organization_id = p.organization_id JOIN users u ON u.id = m.user_id "
-    "WHERE p.id = $1 AND coalesce("
+    "WHERE p.id = $1 "
+    "AND (NOT EXISTS (SELECT 1 FROM project_teams pt WHERE pt.project_id = p.id) "
+    "  OR EXISTS (SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id "
+    "             WHERE pt.project_id = p.id AND tm.user_id = u.id)) "
+    "AND coalesce("
     "  (SELECT s.email_alerts FROM notification_settings s WHERE s.user_id = u.id AND s.project_id = p.id),"
     "  (SELECT s.email_alerts FROM notification_settings s WHERE s.user_id = u.id AND s.project_id IS NULL),"
     "  true) ORDER BY u.email";
