@@ -256,6 +256,17 @@ class AlertsTest(StackTestCase):
             self.assertIn("the ledger does not balance", json.dumps(payload))
             [(_, _, slack)] = receiver.json_posts("/slack")
             self.assertIn("the ledger does not balance", slack["text"])
+            # A burst: the generic webhook gets every issue, Slack one digest after the window.
+            for word in ["alder", "birch", "cedar"]:
+                self.send(project, f"the {word} import failed")
+            wait_for(lambda: len(receiver.json_posts("/generic")) == 4, 30, message="four generic posts")
+            wait_for(lambda: len(receiver.json_posts("/slack")) == 2, DIGEST_WINDOW + 30, message="a Slack digest")
+            self.settle(project["ROOKERY_PROJECT_ID"])
+            time.sleep(2)
+            slack_posts = receiver.json_posts("/slack")
+            self.assertEqual(len(slack_posts), 2)
+            for word in ["alder", "birch", "cedar"]:
+                self.assertIn(f"the {word} import failed", slack_posts[1][2]["text"])
         finally:
             receiver.stop()
 

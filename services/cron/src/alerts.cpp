@@ -244,6 +244,29 @@ std::string TagObject(const TagPairs& tags) {
   return buffer.GetString();
 }
 
+// Channels people read get digests (a broken deploy must not post thirty messages to a Slack
+// channel either); generic webhooks feed machines and get every issue at once.
+bool IsDigested(std::string_view channel) {
+  return channel.starts_with("email:") || channel.starts_with("slack:");
+}
+
+// A Slack message listing a digest's issues (mrkdwn, escaped as Slack wants).
+std::string SlackDigest(std::string_view project, const std::vector<AlertedIssue>& issues) {
+  std::string text = std::to_string(issues.size()) + " issues in " + notify::EscapeSlackText(project) + ":";
+  for (const AlertedIssue& issue : issues) {
+    text += "\n• " + std::string(ReasonHeadline(issue.reason)) + ": <" + issue.url + "|" +
+            notify::EscapeSlackText(TruncateUtf8(issue.short_id + " " + issue.title, 200)) + "> (" +
+            std::to_string(issue.times_seen) + " events)";
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("text");
+  writer.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+  writer.EndObject();
+  return buffer.GetString();
+}
+
 bool IsEmailChannel(std::string_view channel) {
   return channel.starts_with("email:");
 }
@@ -379,7 +402,7 @@ void AlertEngine::State::Batch(pqxx::connection& connection, AlertRound& round) 
       const std::string channel = row[1].as<std::string>();
       const bool waited_enough = row[2].as<std::int64_t>() >= config.digest_window.count();
       // Mail is digested; machines (webhooks, Slack) get every issue at once.
-      if (!IsEmailChannel(channel) || waited_enough) due.emplace_back(row[0].as<std::int64_t>(), channel);
+      if (!IsDigested(channel) || waited_enough) due.emplace_back(row[0].as<std::int64_t>(), channel);
     }
   }
   for (const auto& [project_id, channel] : due) {
@@ -425,7 +448,7 @@ void AlertEngine::State::Batch(pqxx::connection& connection, AlertRound& round) 
       }
       ++round.deliveries;
     };
-    if (IsEmailChannel(channel)) {
+    if (IsDigested(channel)) {
       if (!issue_ids.empty()) make_delivery(issue_ids, reasons);
     } else {
       for (std::size_t i = 0; i < issue_ids.size(); ++i) make_delivery({issue_ids[i]}, {reasons[i]});
@@ -496,7 +519,8 @@ notify::SendError AlertEngine::State::SendWebhook(pqxx::connection& connection, 
   if (request.url.empty()) {
     return notify::SendError{notify::FailureKind::kPermanent, 0, "the alert rule has no such target", std::nullopt};
   }
-  request.body = slack ? notify::SlackPayload(alert) : notify::GenericAlertPayload(alert);
+  request.body = slack ? (issues.size() > 1 ? SlackDigest(alert.project, issues) : notify::SlackPayload(alert))
+                       : notify::GenericAlertPayload(alert);
   if (!slack) request.secret = secret;
   request.delivery_id = alert.alert_id;
   auto result = webhooks.Post(request);
