@@ -355,6 +355,21 @@ class AccountsTest(unittest.TestCase):
             "Content-Type": "application/json",
             "X-Sentry-Auth": f"Sentry sentry_key={public_key}, sentry_version=7, sentry_client=rookery-tests/1.0"}).status
 
+    def test_08b_organization_retention(self):
+        self.ensure_setup()
+        path = f"/api/0/organizations/{self.org}/"
+        self.assertEqual(self.ok(self.owner.get(path))["retentionDays"], 90)
+        updated = self.ok(self.owner.put(path, {"retentionDays": 30, "name": "Acme Corp"}))
+        self.assertEqual((updated["retentionDays"], updated["name"]), (30, "Acme Corp"))
+        self.assertEqual(self.sql1(f"SELECT retention_days FROM organizations WHERE slug = '{self.org}'"), "30")
+        for body in [{"retentionDays": 0}, {"retentionDays": 4000}, {"retentionDays": "long"}, {"name": ""}]:
+            answer = self.owner.put(path, body)
+            self.assertEqual(answer.status, 400, (body, answer))
+        member = self.member_client("retention.member@example.com", "member")
+        self.assertEqual(member.put(path, {"retentionDays": 1}).status, 403)
+        self.assertEqual(self.sql1(f"SELECT retention_days FROM organizations WHERE slug = '{self.org}'"), "30")
+        self.ok(self.owner.put(path, {"retentionDays": 90}))
+
     def test_09_keys_disable_rotate_and_the_relay(self):
         self.ensure_setup()
         project = self.new_project("Keys")

@@ -62,8 +62,8 @@ bool AccountRouteAllows(Endpoint endpoint, std::string_view method) {
     case Endpoint::kAuthLogin:
     case Endpoint::kAuthLogout: return post;
     case Endpoint::kMe:
-    case Endpoint::kOrganizations:
-    case Endpoint::kOrganization: return get;
+    case Endpoint::kOrganizations: return get;
+    case Endpoint::kOrganization: return get || put;
     case Endpoint::kOrgMembers:
     case Endpoint::kOrgTeams:
     case Endpoint::kOrgProjects:

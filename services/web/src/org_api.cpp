@@ -82,8 +82,8 @@ bool MayManage(const Principal& principal, const OrgRow& org, std::initializer_l
 }
 
 OrgRow ReadOrg(const pqxx::row& r) {
-  return OrgRow{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::int64_t>(),
-                r[4].as<std::string>()};
+  return OrgRow{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                r[3].as<std::int64_t>(), r[4].as<std::string>(), r[5].as<int>()};
 }
 
 std::optional<OrgRow> OrgFor(pqxx::transaction_base& tx, const std::string& slug, std::int64_t user_id) {
@@ -715,7 +715,8 @@ http::Response ApiTokens(pqxx::connection& connection, const Route& route, const
 }  // namespace
 
 void PrepareOrgApi(pqxx::connection& c) {
-  const std::string org_columns = "o.id, o.slug, o.name, " ROOKERY_MS("o.created_at") ", m.role";
+  const std::string org_columns = "o.id, o.slug, o.name, " ROOKERY_MS("o.created_at") ", m.role, o.retention_days";
+  c.prepare("org_api_update_org", "UPDATE organizations SET name = $2, retention_days = $3 WHERE id = $1");
   c.prepare(kOrgAccess, "SELECT " + org_columns +
                             " FROM organizations o JOIN organization_members m ON m.organization_id = o.id "
                             "AND m.user_id = $2 WHERE o.slug = $1");
@@ -835,6 +836,9 @@ void WriteOrganization(JsonWriter& w, const OrgRow& org) {
     WriteString(w, "role", org.role);
     WriteString(w, "orgRole", org.role);
   }
+  // Days events and issues are kept, unless a project sets its own (retention runs hourly).
+  w.Key("retentionDays");
+  w.Int(org.retention_days);
   w.EndObject();
 }
 
@@ -861,6 +865,26 @@ http::Response ExecuteOrgApi(pqxx::connection& connection, const Route& route, c
   if (!org) return NotFoundResponse();
   switch (route.endpoint) {
     case Endpoint::kOrganization: {
+      if (request.method() == boost::beast::http::verb::put) {
+        if (!MayManage(principal, *org, {"org:write", "org:admin"})) return Forbidden();
+        rapidjson::Document body;
+        std::string error;
+        if (!ParseBody(request.body(), body, error)) return BadRequest(error);
+        if (auto name = ReadString(body, "name", kMaxNameChars, error)) {
+          if (name->empty()) return BadRequest("name: must not be empty");
+          org->name = *name;
+        }
+        if (!error.empty()) return BadRequest(error);
+        if (const auto days = body.FindMember("retentionDays"); days != body.MemberEnd()) {
+          if (!days->value.IsInt() || days->value.GetInt() < 1 || days->value.GetInt() > 3650) {
+            return BadRequest("retentionDays: must be a whole number of days from 1 to 3650");
+          }
+          org->retention_days = days->value.GetInt();
+        }
+        pqxx::work tx(connection);
+        tx.exec_prepared("org_api_update_org", org->id, org->name, org->retention_days);
+        tx.commit();
+      }
       rapidjson::StringBuffer buffer;
       JsonWriter w(buffer);
       WriteOrganization(w, *org);

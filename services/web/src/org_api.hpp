@@ -21,6 +21,7 @@ struct OrgRow {
   std::string name;
   std::int64_t created_ms = 0;
   std::string role;  // the caller's
+  int retention_days = 90;
 };
 
 void PrepareOrgApi(pqxx::connection& connection);
