@@ -35,6 +35,10 @@ class RetentionTest(StackTestCase):
         # passes are the only ones touching the data below. Stopped, so that stays true.
         cls.scheduled_log = wait_for(lambda: "retention done" in stack.log_text("cron") and stack.log_text("cron"),
                                      30, message="the scheduled retention pass")
+        # The pass is counted just after it logs; read /metrics once the count is there.
+        cls.scheduled_metrics = wait_for(
+            lambda: (lambda text: stack.metric(text, "rookery_cron_retention_runs_total") >= 1 and text)(
+                stack.cron_get("/metrics").body.decode()), 10, message="the pass counted on /metrics")
         assert stack.stop_service("cron") == 0
 
         cls.today = stack.sql("SELECT (now() AT TIME ZONE 'UTC')::date")[0][0]
@@ -187,6 +191,11 @@ class RetentionTest(StackTestCase):
     def test_cron_runs_retention_right_after_start(self):
         self.assertIn("retention every 3600 s", self.scheduled_log)
         self.assertRegex(self.scheduled_log, r"retention done: longest retention 90 days")
+        # The pass is counted on cron's /metrics, with the partitions it created ahead.
+        metrics = self.scheduled_metrics
+        self.assertGreaterEqual(self.stack.metric(metrics, "rookery_cron_retention_runs_total"), 1)
+        self.assertIn("rookery_cron_retention_partitions_dropped_total", metrics)
+        self.assertIn("rookery_cron_alerts_pending", metrics)
 
     # -- partitions and disk -----------------------------------------------------------------------
     def test_old_partitions_are_dropped_and_the_disk_given_back(self):
