@@ -294,6 +294,10 @@ class RetentionTest(StackTestCase):
             holder.stdin.close()
             holder.wait(timeout=10)
             holder.stdout.close()
+        # psql has exited, but its server session (and with it the lock) ends a moment later.
+        wait_for(lambda: self.stack.sql(f"SELECT pg_try_advisory_lock({RETENTION_LOCK_KEY}) AND "
+                                        f"pg_advisory_unlock({RETENTION_LOCK_KEY})") == [["t"]], 10,
+                 message="the lock released")
         output = self.run_retention()
         self.assertEqual(self.summary(output)["dead_letters_deleted"], "1", output)
 
