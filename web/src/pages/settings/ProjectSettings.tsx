@@ -109,8 +109,6 @@ export default function ProjectSettings() {
                 <input
                   name="retentionDays"
                   type="number"
-                  min={1}
-                  max={3650}
                   value={draft.retentionDays}
                   onChange={(e) => change("retentionDays", e.target.value)}
                   placeholder="organization default"
