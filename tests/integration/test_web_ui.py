@@ -17,6 +17,7 @@ Screenshots of the main pages land in docs/screenshots/ when ROOKERY_UPDATE_SCRE
 the test's temporary directory.
 """
 
+import gzip
 import json
 import os
 import subprocess
@@ -113,6 +114,12 @@ class TokenPathTest(WebUiTestCase):
         self.assertEqual(bundle.headers["Cache-Control"], "public, max-age=31536000, immutable")
         self.assertEqual(bundle.headers["Content-Encoding"], "gzip")
         self.assertLess(len(bundle.body), 300 * 1024, "first load must stay under 300 KB compressed")
+        # The precompressed copy is the same code (it once froze Vite's unfinished chunk, whose lazy
+        # imports then failed with "__VITE_PRELOAD__ is not defined").
+        plain = http_request(f"{self.base}{script}")
+        self.assertNotIn("Content-Encoding", plain.headers)
+        self.assertEqual(gzip.decompress(bundle.body), plain.body)
+        self.assertNotIn(b"__VITE_PRELOAD__", plain.body)
         self.assertEqual(http_request(f"{self.base}/assets/index-missing.js").status, 404)
         self.assertEqual(http_request(f"{self.base}/%2e%2e/%2e%2e/etc/passwd").status, 400)
         # The API and health checks are untouched, and every answer carries the security headers.
