@@ -52,12 +52,21 @@ function Notifications() {
     };
   }, []);
 
-  async function save(body: Record<string, unknown>) {
+  // Optimistic: the control shows the choice at once, and goes back if the server refuses it.
+  async function save(body: { emailAlerts: boolean; project?: number }) {
+    if (!data) return;
+    const previous = data;
+    set(
+      body.project === undefined
+        ? { ...data, emailAlerts: body.emailAlerts }
+        : { ...data, projects: { ...data.projects, [String(body.project)]: body.emailAlerts } },
+    );
     setBusy(true);
     setSaveError(null);
     try {
       set(await put<NotificationSettings>("/users/me/notifications/", body));
     } catch (err) {
+      set(previous);
       setSaveError(errorText(err));
     } finally {
       setBusy(false);
