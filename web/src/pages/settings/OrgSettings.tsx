@@ -181,6 +181,8 @@ function Teams({ org }: { org: string }) {
         <ErrorBox error={error} />
       ) : !data ? (
         <Spinner />
+      ) : data.length === 0 ? (
+        <p className="muted">No teams: alert mail for "the project's team" goes to the whole organization.</p>
       ) : (
         <ul className="plain-list">
           {data.map((t) => (
