@@ -6,14 +6,20 @@ function precompress() {
   return {
     name: "rookery-precompress",
     apply: "build" as const,
-    generateBundle(_options: unknown, bundle: Record<string, { type: string; code?: string; source?: string | Uint8Array }>) {
-      for (const [fileName, item] of Object.entries(bundle)) {
-        if (!/\.(js|css|html|svg|json|txt)$/.test(fileName)) continue;
-        const data = item.type === "chunk" ? item.code ?? "" : item.source ?? "";
-        const compressed = gzipSync(typeof data === "string" ? Buffer.from(data) : Buffer.from(data), { level: 9 });
-        // @ts-ignore emitFile is on the plugin context
-        this.emitFile({ type: "asset", fileName: fileName + ".gz", source: compressed });
-      }
+    // "post": after Vite's own generateBundle, which fills in the dynamic imports' preload lists
+    // (`__VITE_PRELOAD__`); compressing earlier would serve the unfinished code.
+    generateBundle: {
+      order: "post" as const,
+      handler(_options: unknown, bundle: Record<string, { type: string; code?: string; source?: string | Uint8Array }>) {
+        for (const [fileName, item] of Object.entries(bundle)) {
+          // index.html (half a kilobyte) stays as it is: the SPA fallback serves it plain.
+          if (!/\.(js|css|svg|json|txt)$/.test(fileName)) continue;
+          const data = item.type === "chunk" ? item.code ?? "" : item.source ?? "";
+          const compressed = gzipSync(typeof data === "string" ? Buffer.from(data) : Buffer.from(data), { level: 9 });
+          // @ts-ignore emitFile is on the plugin context
+          this.emitFile({ type: "asset", fileName: fileName + ".gz", source: compressed });
+        }
+      },
     },
   };
 }

@@ -3,6 +3,8 @@
 // saw, and exits 1 (with a screenshot next to the others) when a step fails.
 //   token: sign in with an API token, open a project's issues, open an issue, resolve it
 //   xss:   open an issue whose event carries markup, record dialogs and injected elements
+//   settings: project settings (retention, a sensitive field) saved and reloaded, the server's
+//          400 shown, an alert rule created, alert mail turned off in the account settings
 //   full:  first-run setup, sign out and in, create a Python project, send an error with the DSN
 //          the page shows, see the issue and its stack trace, resolve it
 import { spawnSync } from "node:child_process";
@@ -142,6 +144,78 @@ const scenarios = {
     await page.goto(`${args.base}/organizations/${args.org}/projects/new/`);
     await page.locator('.platform-tile[data-platform="python-flask"]').click();
     await shot(page, "new-project");
+  },
+
+  async settings(page) {
+    await signInWithToken(page);
+    await openProject(page);
+    await page.getByRole("link", { name: "Project settings" }).click();
+    await page.waitForURL(new RegExp(`/projects/${args.project}/settings/$`));
+    const form = page.getByRole("form", { name: "Project settings" });
+    const retention = form.locator('input[name="retentionDays"]');
+    const sensitive = form.locator('textarea[name="sensitiveFields"]');
+    await retention.waitFor();
+    step("project settings opened");
+    // A value the server refuses: its 400 detail is shown next to the form.
+    await retention.fill("0");
+    await form.getByRole("button", { name: "Save changes" }).click();
+    result.saveError = (await form.getByRole("alert").innerText()).trim();
+    step("server error shown");
+    await retention.fill(String(args.retentionDays));
+    const before = await sensitive.inputValue();
+    await sensitive.fill(before ? `${before}\n${args.sensitiveField}` : args.sensitiveField);
+    await form.getByRole("button", { name: "Save changes" }).click();
+    await form.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+    step("project settings saved");
+    await page.reload();
+    await retention.waitFor();
+    result.projectAfterReload = { retentionDays: await retention.inputValue(), sensitiveFields: await sensitive.inputValue() };
+    await shot(page, "settings-project");
+    step("project settings reloaded");
+
+    await page.getByRole("link", { name: "Client keys (DSN)" }).click();
+    await page.locator(".key-card").first().waitFor();
+    result.keyDsns = await page.getByTestId("key-dsn").allInnerTexts();
+    await shot(page, "settings-keys");
+    step("keys listed");
+
+    await page.getByRole("link", { name: "Alert rules" }).click();
+    const ruleForm = page.getByRole("form", { name: "New alert rule" });
+    await ruleForm.locator('input[name="ruleName"]').fill(args.ruleName);
+    await ruleForm.locator('input[name="regression"]').check();
+    await ruleForm.locator('select[name="level"]').selectOption({ label: "error" });
+    await ruleForm.locator('input[name="emailAddress"]').fill(args.ruleEmail);
+    await ruleForm.getByRole("button", { name: "Create rule" }).click();
+    const rule = page.locator(`li.rule[data-rule="${args.ruleName}"]`);
+    await rule.waitFor();
+    result.ruleText = await rule.innerText();
+    await shot(page, "settings-alerts");
+    step("alert rule created");
+
+    await page.locator("a.who").click();
+    await page.waitForURL(/\/settings\/account\/$/);
+    const alerts = page.locator('input[name="emailAlerts"]');
+    await alerts.waitFor();
+    result.emailAlertsBefore = await alerts.isChecked();
+    await alerts.uncheck();
+    await page.waitForFunction(() => {
+      const box = document.querySelector('input[name="emailAlerts"]');
+      return box && !box.checked && !box.disabled;
+    });
+    await page.reload();
+    await alerts.waitFor();
+    result.emailAlertsAfterReload = await alerts.isChecked();
+    await shot(page, "settings-account");
+    step("alert mail turned off");
+
+    // The account page belongs to no organization; the projects page links to its settings.
+    await page.goto(`${args.base}/organizations/${args.org}/projects/`);
+    await page.getByRole("link", { name: "Organization settings" }).click();
+    await page.waitForURL(/\/organizations\/[^/]+\/settings\/$/);
+    await page.locator(".table tbody tr").first().waitFor();
+    result.orgMembers = await page.locator(".table tbody tr").count();
+    await shot(page, "settings-organization");
+    step("organization settings shown");
   },
 
   async xss(page) {

@@ -10,7 +10,15 @@ import { GettingStarted } from "./pages/GettingStarted";
 import { IssueList } from "./pages/IssueList";
 import { IssueDetail } from "./pages/IssueDetail";
 import { NotFound } from "./pages/NotFound";
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
+import { Spinner } from "./components/ui";
+
+// Settings are visited rarely: their code loads on demand, outside the first-load bundle.
+const ProjectSettings = lazy(() => import("./pages/settings/ProjectSettings"));
+const ProjectKeys = lazy(() => import("./pages/settings/ProjectKeys"));
+const AlertRules = lazy(() => import("./pages/settings/AlertRules"));
+const OrgSettings = lazy(() => import("./pages/settings/OrgSettings"));
+const AccountSettings = lazy(() => import("./pages/settings/AccountSettings"));
 
 function RequireUser({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -25,6 +33,7 @@ function RequireUser({ children }: { children: ReactNode }) {
 
 export function App() {
   const guard = (page: ReactNode) => <RequireUser>{page}</RequireUser>;
+  const lazyGuard = (page: ReactNode) => guard(<Suspense fallback={<Spinner />}>{page}</Suspense>);
   return (
     <Routes>
       <Route path="/login" element={<Login />} />
@@ -36,6 +45,11 @@ export function App() {
       <Route path="/organizations/:org/projects/new" element={guard(<NewProject />)} />
       <Route path="/organizations/:org/projects/:project" element={guard(<IssueList />)} />
       <Route path="/organizations/:org/projects/:project/getting-started" element={guard(<GettingStarted />)} />
+      <Route path="/organizations/:org/projects/:project/settings" element={lazyGuard(<ProjectSettings />)} />
+      <Route path="/organizations/:org/projects/:project/settings/keys" element={lazyGuard(<ProjectKeys />)} />
+      <Route path="/organizations/:org/projects/:project/settings/alerts" element={lazyGuard(<AlertRules />)} />
+      <Route path="/organizations/:org/settings" element={lazyGuard(<OrgSettings />)} />
+      <Route path="/settings/account" element={lazyGuard(<AccountSettings />)} />
       <Route path="/organizations/:org/issues" element={guard(<IssueList />)} />
       <Route path="/organizations/:org/issues/:issueId" element={guard(<IssueDetail />)} />
       <Route path="*" element={guard(<NotFound />)} />

@@ -92,6 +92,7 @@ export const get = <T>(path: string, options?: { quiet401?: boolean }) =>
 export const put = <T>(path: string, body: unknown) => request<T>("PUT", path, body).then((r) => r.data);
 export const post = <T>(path: string, body: unknown, options?: { quiet401?: boolean }) =>
   request<T>("POST", path, body, options).then((r) => r.data);
+export const del = (path: string) => request<unknown>("DELETE", path).then(() => undefined);
 
 /** True when the server does not have this endpoint (yet): the UI then hides what needs it. */
 export const isMissing = (error: unknown) =>

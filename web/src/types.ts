@@ -110,3 +110,74 @@ export interface TagSummary {
   totalValues?: number;
   topValues?: { value: string; count: number; name?: string }[];
 }
+
+export interface ProjectDetails extends Project {
+  retentionDays?: number | null;
+  dataScrubber?: boolean;
+  dataScrubberDefaults?: boolean;
+  scrubIPAddresses?: boolean;
+  sensitiveFields?: string[];
+  safeFields?: string[];
+  fingerprintingRules?: string;
+  groupingEnhancements?: string;
+}
+
+export interface KeyDetails extends ProjectKey {
+  rateLimit?: { window: number; count: number } | null;
+  allowedOrigins?: string[];
+  dateCreated?: string;
+}
+
+export interface RuleItem {
+  id: string;
+  [key: string]: unknown;
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  environment?: string | null;
+  status?: string;
+  actionMatch?: string;
+  filterMatch?: string;
+  frequency?: number;
+  conditions: RuleItem[];
+  filters?: RuleItem[];
+  actions: RuleItem[];
+  dateCreated?: string;
+}
+
+export interface OrganizationDetails extends Organization {
+  role?: string;
+  retentionDays?: number;
+}
+
+export interface Member {
+  id: string;
+  email: string;
+  name?: string;
+  role: string;
+  pending?: boolean;
+  teams?: string[];
+}
+
+export interface Team {
+  id: string;
+  slug: string;
+  name: string;
+  memberCount?: number;
+  isMember?: boolean;
+}
+
+export interface NotificationSettings {
+  emailAlerts: boolean;
+  projects: Record<string, boolean>;
+}
+
+export interface ApiToken {
+  id: string;
+  name?: string | null;
+  scopes: string[];
+  dateCreated?: string;
+  token?: string;
+}

@@ -63,13 +63,14 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to={`/organizations/${org}/projects/`} end>
               Projects
             </NavLink>
+            <NavLink to={`/organizations/${org}/settings/`}>Settings</NavLink>
           </nav>
         )}
         <div className="topbar-right">
           <ThemeToggle />
-          <span className="who" title={session.user?.email}>
+          <NavLink className="who" to="/settings/account/" title={`Account settings (${session.user?.email ?? ""})`}>
             {session.user?.name || session.user?.email}
-          </span>
+          </NavLink>
           <button
             type="button"
             className="btn btn-ghost"

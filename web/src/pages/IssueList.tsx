@@ -132,9 +132,14 @@ export function IssueList() {
       <div className="page-head">
         <h1>{project ? `Issues · ${project}` : "Issues"}</h1>
         {project && (
-          <Link className="btn btn-ghost" to={`/organizations/${org}/projects/${project}/getting-started/`}>
-            Setup &amp; DSN
-          </Link>
+          <div className="actions">
+            <Link className="btn btn-ghost" to={`/organizations/${org}/projects/${project}/getting-started/`}>
+              Setup &amp; DSN
+            </Link>
+            <Link className="btn btn-ghost" to={`/organizations/${org}/projects/${project}/settings/`}>
+              Project settings
+            </Link>
+          </div>
         )}
       </div>
       <form className="searchbar" onSubmit={submit} role="search">

@@ -25,6 +25,9 @@ export function Projects() {
           <Link className="btn" to={`/organizations/${org}/issues/`}>
             All issues
           </Link>
+          <Link className="btn" to={`/organizations/${org}/settings/`}>
+            Organization settings
+          </Link>
           <Link className="btn btn-primary" to={`/organizations/${org}/projects/new/`}>
             New project
           </Link>
@@ -60,9 +63,18 @@ export function Projects() {
                     </span>
                   </span>
                 </Link>
-                <Link className="btn btn-small btn-ghost" to={`/organizations/${org}/projects/${project.slug}/getting-started/`}>
-                  Setup
-                </Link>
+                <span className="actions">
+                  <Link className="btn btn-small btn-ghost" to={`/organizations/${org}/projects/${project.slug}/getting-started/`}>
+                    Setup
+                  </Link>
+                  <Link
+                    className="btn btn-small btn-ghost"
+                    to={`/organizations/${org}/projects/${project.slug}/settings/`}
+                    aria-label={`Settings of ${project.name}`}
+                  >
+                    Settings
+                  </Link>
+                </span>
               </div>
             </li>
           ))}
