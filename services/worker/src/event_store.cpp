@@ -25,7 +25,7 @@ constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
 constexpr const char* kFindIssues = "worker_find_issues";
 constexpr const char* kAttachHashes = "worker_attach_hashes";
-constexpr const char* kInsertStaged = "worker_insert_staged";
+constexpr const char* kFindStored = "worker_find_stored";
 constexpr const char* kLockIssues = "worker_lock_issues";
 constexpr const char* kCountEvents = "worker_count_events";
 constexpr const char* kAddUsers = "worker_add_users";
@@ -33,12 +33,9 @@ constexpr const char* kCountTags = "worker_count_tags";
 constexpr const char* kCountHours = "worker_count_hours";
 constexpr const char* kAddActivities = "worker_add_activities";
 
-// A batch is COPYed here first (one round trip, no per-row statement), then moved into `events`
-// with ON CONFLICT DO NOTHING. Temporary: one per connection, emptied at every commit.
-constexpr const char* kStagingTable = "worker_staged_events";
-const std::vector<std::string> kStagingColumns = {
-    "ordinal", "project_id", "event_id",    "day",     "issue_id", "received_at", "timestamp", "platform", "level",
-    "title",   "culprit",    "environment", "release", "sdk_name", "sdk_version", "client_ip", "hashes",   "data"};
+const std::vector<std::string> kEventColumns = {
+    "project_id", "event_id",    "day",     "issue_id", "received_at", "timestamp", "platform", "level", "title",
+    "culprit",    "environment", "release", "sdk_name", "sdk_version", "client_ip", "hashes",   "data"};
 constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
@@ -201,25 +198,53 @@ std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::v
   return issue_of;
 }
 
-// COPYs the events into a per-connection staging table and moves them into `events` with one
-// INSERT; returns which of them were new (the rest were stored before: replays).
+// Stores the events the batch brings for the first time and returns which those are: not stored
+// before (a replay finds its event stored) and not repeated earlier in the batch (an SDK retry can
+// land in the same batch). The new ones are COPYed straight into `events`, so each payload crosses
+// PostgreSQL once. An event a concurrent worker stores between the look-up and the COPY (a replay
+// racing its original) makes the COPY fail with a unique violation, which WriteBatch retries.
 std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events,
                                const std::vector<std::int64_t>& issue_of) {
-  {
-    pqxx::stream_to copy(tx, kStagingTable, kStagingColumns);
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const ProcessedEvent& p = *events[i];
-      const auto& event = p.event;
-      copy << std::make_tuple(static_cast<std::int64_t>(i), p.raw.project_id, p.raw.event_id.ToUuidString(),
-                              EventDay(event.timestamp_ms), issue_of[i], Timestamp(p.raw.received_at_ms),
-                              Timestamp(event.timestamp_ms), event.platform, event.level, event.title, event.culprit,
-                              event.environment, event.release, p.raw.sdk_name, p.raw.sdk_version, p.client_ip,
-                              TextArray(p.grouping.hashes), event.storable_json);
-    }
-    copy.complete();
+  std::vector<std::int64_t> projects;
+  std::vector<std::string> ids, days;
+  for (const auto* p : events) {
+    projects.push_back(p->raw.project_id);
+    ids.push_back(p->raw.event_id.ToUuidString());
+    days.push_back(EventDay(p->event.timestamp_ms));
   }
-  std::vector<bool> inserted(events.size(), false);
-  for (const auto& row : tx.exec_prepared(kInsertStaged)) inserted[row[0].as<std::size_t>()] = true;
+  std::vector<bool> inserted(events.size(), true);
+  for (const auto& row : tx.exec_prepared(kFindStored, IntArray(projects), TextArray(ids), TextArray(days))) {
+    inserted[row[0].as<std::size_t>() - 1] = false;
+  }
+  // In key order, so that workers replaying the same events wait on each other's rows in one order
+  // instead of deadlocking.
+  const auto key = [&](std::size_t i) { return std::tie(projects[i], ids[i], days[i]); };
+  std::vector<std::size_t> candidates;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (inserted[i]) candidates.push_back(i);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  std::vector<std::size_t> order;
+  for (std::size_t i : candidates) {
+    if (!order.empty() && key(order.back()) == key(i)) {
+      inserted[i] = false;  // the batch's first copy of the event is the one stored
+    } else {
+      order.push_back(i);
+    }
+  }
+  if (order.empty()) return inserted;
+
+  pqxx::stream_to copy(tx, "events", kEventColumns);
+  for (std::size_t i : order) {
+    const ProcessedEvent& p = *events[i];
+    const auto& event = p.event;
+    copy << std::make_tuple(p.raw.project_id, ids[i], days[i], issue_of[i], Timestamp(p.raw.received_at_ms),
+                            Timestamp(event.timestamp_ms), event.platform, event.level, event.title, event.culprit,
+                            event.environment, event.release, p.raw.sdk_name, p.raw.sdk_version,
+                            p.client_ip.empty() ? nullptr : p.client_ip.c_str(), TextArray(p.grouping.hashes),
+                            event.storable_json);
+  }
+  copy.complete();
   return inserted;
 }
 
@@ -398,17 +423,6 @@ void WriteDeadLetter(pqxx::transaction_base& tx, const DeadLetterRecord& letter)
 }  // namespace
 
 void PrepareStatements(pqxx::connection& connection) {
-  {
-    pqxx::nontransaction tx(connection);
-    tx.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS worker_staged_events (ordinal integer, project_id bigint, event_id uuid, "
-        "day date, issue_id bigint, received_at timestamptz, timestamp timestamptz, platform text, level text, "
-        "title text, culprit text, environment text, release text, sdk_name text, sdk_version text, client_ip text, "
-        "hashes text[], data text) ON COMMIT DELETE ROWS");
-    // The payload passes through here once: compressing it (pglz, the default) only to decompress
-    // it for the INSERT took more PostgreSQL CPU than parsing it into jsonb (bench/worker profile).
-    tx.exec("ALTER TABLE worker_staged_events ALTER COLUMN data SET STORAGE EXTERNAL");
-  }
   connection.prepare(kFindIssue,
                      "SELECT issue_id FROM group_hashes WHERE project_id = $1 AND hash = ANY($2::text[]) "
                      "ORDER BY array_position($2::text[], hash::text) LIMIT 1");
@@ -439,18 +453,11 @@ void PrepareStatements(pqxx::connection& connection) {
                      "INSERT INTO group_hashes (project_id, hash, issue_id, config) "
                      "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) "
                      "ON CONFLICT (project_id, hash) DO NOTHING");
-  // A retried event repeated within one batch is inserted once (DO NOTHING skips the second row).
-  connection.prepare(
-      kInsertStaged,
-      "WITH stored AS ("
-      "  INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, "
-      "    culprit, environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
-      "  SELECT project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, "
-      "    environment, release, sdk_name, sdk_version, NULLIF(client_ip, '')::inet, hashes, data::jsonb "
-      "  FROM worker_staged_events ORDER BY ordinal "
-      "  ON CONFLICT (project_id, event_id, day) DO NOTHING RETURNING project_id, event_id, day) "
-      "SELECT min(s.ordinal) FROM stored JOIN worker_staged_events s USING (project_id, event_id, day) "
-      "GROUP BY s.project_id, s.event_id, s.day");
+  // One index probe per event (the key includes the partition key, so only that day's partition).
+  connection.prepare(kFindStored,
+                     "SELECT k.o FROM unnest($1::bigint[], $2::uuid[], $3::date[]) WITH ORDINALITY AS k(p, e, d, o) "
+                     "WHERE EXISTS (SELECT 1 FROM events v WHERE v.project_id = k.p AND v.event_id = k.e "
+                     "AND v.day = k.d)");
   connection.prepare(kLockIssues,
                      "SELECT id, status, times_seen, user_count, "
                      "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "
@@ -510,6 +517,8 @@ namespace {
 bool IsEventDataError(const pqxx::sql_error& e) {
   // A partition dropped by retention after EnsurePartitions ran: the next attempt recreates it.
   if (std::string_view(e.what()).find("no partition of relation") != std::string_view::npos) return false;
+  // A concurrent worker stored the same event first (see InsertEvents): retried, never final.
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return false;
   return dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
          dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr;
 }
@@ -522,11 +531,35 @@ std::string PrintableReason(std::string_view what) {
 }
 
 void Add(const BatchResult& part, BatchResult& total) {
+  total.dead_lettered += part.dead_lettered;
   total.inserted += part.inserted;
   total.duplicates += part.duplicates;
   total.new_issues += part.new_issues;
   total.regressions += part.regressions;
   total.resurfaced += part.resurfaced;
+}
+
+// WriteEvents (and the dead letters, if any) in a transaction of its own. A unique violation means
+// a concurrent worker stored one of the events between InsertEvents' look-up and its COPY, and has
+// committed it (the COPY waited for that): the next attempt's look-up sees it as stored.
+BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<const ProcessedEvent*>& events,
+                             const std::vector<DeadLetterRecord>& dead_letters) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::work tx(connection);
+      BatchResult result = WriteEvents(tx, events);
+      for (const auto& letter : dead_letters) {
+        WriteDeadLetter(tx, letter);
+        ++result.dead_lettered;
+      }
+      tx.commit();
+      return result;
+    } catch (const pqxx::unique_violation& e) {
+      if (attempt == kAttempts) throw;
+      spdlog::info("an event of the batch was stored concurrently ({}); writing the batch again", e.what());
+    }
+  }
 }
 
 // Partitions are created ahead by cron; this covers a cron that is down and events dated days
@@ -553,17 +586,9 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   EnsurePartitions(connection, batch);
   // The common case: the whole batch in one transaction.
   try {
-    BatchResult result;
-    pqxx::work tx(connection);
     std::vector<const ProcessedEvent*> events;
     for (const auto& processed : batch.events) events.push_back(&processed);
-    Add(WriteEvents(tx, events), result);
-    for (const auto& letter : batch.dead_letters) {
-      WriteDeadLetter(tx, letter);
-      ++result.dead_lettered;
-    }
-    tx.commit();
-    return result;
+    return WriteTransaction(connection, events, batch.dead_letters);
   } catch (const pqxx::sql_error& e) {
     if (!IsEventDataError(e)) throw;
     spdlog::warn("batch refused by the database ({}); writing its events one by one", e.what());
@@ -573,10 +598,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   BatchResult result;
   for (const auto& processed : batch.events) {
     try {
-      pqxx::work tx(connection);
-      const BatchResult outcome = WriteEvents(tx, {&processed});
-      tx.commit();
-      Add(outcome, result);
+      Add(WriteTransaction(connection, {&processed}, {}), result);
     } catch (const pqxx::sql_error& e) {
       if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
@@ -584,12 +606,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
                                                     PrintableReason(e.what()), processed.event.storable_json});
     }
   }
-  pqxx::work tx(connection);
-  for (const auto& letter : batch.dead_letters) {
-    WriteDeadLetter(tx, letter);
-    ++result.dead_lettered;
-  }
-  tx.commit();
+  Add(WriteTransaction(connection, {}, batch.dead_letters), result);
   return result;
 }
 
