@@ -28,6 +28,7 @@ constexpr const char* kAttachHashes = "worker_attach_hashes";
 constexpr const char* kFindStored = "worker_find_stored";
 constexpr const char* kLockIssues = "worker_lock_issues";
 constexpr const char* kCountEvents = "worker_count_events";
+constexpr const char* kCountUnresolved = "worker_count_unresolved";
 constexpr const char* kAddUsers = "worker_add_users";
 constexpr const char* kCountTags = "worker_count_tags";
 constexpr const char* kCountHours = "worker_count_hours";
@@ -138,6 +139,32 @@ struct IssueDelta {
   std::int64_t first_received_ms = 0;
   std::int64_t last_received_ms = 0;
   std::int64_t new_users = 0;
+};
+
+// The arguments of the statements that count a batch's events into their issues.
+class IssueCounts {
+ public:
+  void Add(std::int64_t id, const IssueDelta& delta, const ProcessedEvent& latest, bool reopen) {
+    ids_.push_back(id);
+    counts_.push_back(static_cast<std::int64_t>(delta.events.size()));
+    new_users_.push_back(delta.new_users);
+    firsts_.push_back(Timestamp(delta.first_received_ms));
+    lasts_.push_back(Timestamp(delta.last_received_ms));
+    titles_.push_back(latest.event.title);
+    culprits_.push_back(latest.event.culprit);
+    levels_.push_back(latest.event.level);
+    reopen_.emplace_back(reopen ? "t" : "f");
+  }
+
+  pqxx::result Exec(pqxx::transaction_base& tx, const char* statement) const {
+    return tx.exec_prepared(statement, IntArray(ids_), IntArray(counts_), IntArray(new_users_), TextArray(firsts_),
+                            TextArray(lasts_), TextArray(titles_), TextArray(culprits_), TextArray(levels_),
+                            TextArray(reopen_));
+  }
+
+ private:
+  std::vector<std::int64_t> ids_, counts_, new_users_;
+  std::vector<std::string> firsts_, lasts_, titles_, culprits_, levels_, reopen_;
 };
 
 struct TagDelta {
@@ -316,14 +343,6 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
   }
   if (issues.empty()) return result;
 
-  std::vector<std::int64_t> ids;
-  for (const auto& [id, delta] : issues) ids.push_back(id);
-  // The row locks serialize workers storing events of the same issues, so each sees the status
-  // the previous one left and a transition is recorded exactly once.
-  std::map<std::int64_t, pqxx::row> locked;
-  const pqxx::result issue_rows = tx.exec_prepared(kLockIssues, IntArray(ids));
-  for (const auto& row : issue_rows) locked.emplace(row["id"].as<std::int64_t>(), row);
-
   if (!users.empty()) {
     std::vector<std::int64_t> user_projects, user_issues;
     std::vector<std::string> user_keys, user_seen;
@@ -339,35 +358,9 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
     }
   }
 
-  std::vector<std::int64_t> counts, new_users, activity_projects, activity_issues;
-  std::vector<std::string> firsts, lasts, titles, culprits, levels, reopen;
-  std::vector<std::string> activity_kinds, activity_events, activity_levels, activity_environments, activity_tags;
   std::map<std::tuple<std::int64_t, std::string, std::string>, TagDelta> tags;
   std::map<std::pair<std::int64_t, std::string>, std::int64_t> hours;
   for (const auto& [id, delta] : issues) {
-    const ProcessedEvent& latest = *events[delta.latest];
-    counts.push_back(static_cast<std::int64_t>(delta.events.size()));
-    new_users.push_back(delta.new_users);
-    firsts.push_back(Timestamp(delta.first_received_ms));
-    lasts.push_back(Timestamp(delta.last_received_ms));
-    titles.push_back(latest.event.title);
-    culprits.push_back(latest.event.culprit);
-    levels.push_back(latest.event.level);
-    const auto [kind, cause] = Transition(locked.at(id), delta, events);
-    reopen.push_back(kind == "regression" || kind == "resurfaced" ? "t" : "f");
-    if (!kind.empty()) {
-      const ProcessedEvent& event = *events[cause];
-      activity_projects.push_back(delta.project_id);
-      activity_issues.push_back(id);
-      activity_kinds.emplace_back(kind);
-      activity_events.push_back(event.raw.event_id.ToUuidString());
-      activity_levels.push_back(event.event.level);
-      activity_environments.push_back(event.event.environment);
-      activity_tags.push_back(TagsJson(event));
-      if (kind == "new") ++result.new_issues;
-      if (kind == "regression") ++result.regressions;
-      if (kind == "resurfaced") ++result.resurfaced;
-    }
     for (std::size_t index : delta.events) {
       const std::int64_t timestamp = events[index]->event.timestamp_ms;
       ++hours[{id, HourOf(timestamp)}];
@@ -379,9 +372,6 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
       }
     }
   }
-  tx.exec_prepared(kCountEvents, IntArray(ids), IntArray(counts), IntArray(new_users), TextArray(firsts),
-                   TextArray(lasts), TextArray(titles), TextArray(culprits), TextArray(levels), TextArray(reopen));
-
   if (!tags.empty()) {
     std::vector<std::int64_t> tag_projects, tag_issues, tag_counts;
     std::vector<std::string> tag_keys, tag_values, tag_firsts, tag_lasts;
@@ -407,6 +397,57 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
   }
   tx.exec_prepared(kCountHours, IntArray(hour_projects), IntArray(hour_issues), TextArray(hour_starts),
                    IntArray(hour_counts));
+
+  // The issue rows last, so they stay locked only from here to the commit: concurrent workers
+  // storing events of the same issues take turns on them (each sees the status the previous one
+  // left, so a transition is recorded exactly once), and so does a user changing an issue's status.
+  // An unresolved issue has no transition to make: one UPDATE counts its events if it is still
+  // unresolved once locked. Only the others (resolved or ignored, or changed meanwhile) are read
+  // under the lock and go through Transition.
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, delta] : issues) ids.push_back(id);
+  IssueCounts unresolved;
+  for (const auto& [id, delta] : issues) unresolved.Add(id, delta, *events[delta.latest], false);
+  std::set<std::int64_t> counted;
+  for (const auto& row : unresolved.Exec(tx, kCountUnresolved)) counted.insert(row[0].as<std::int64_t>());
+
+  std::vector<std::int64_t> others;
+  for (std::int64_t id : ids) {
+    if (counted.count(id) == 0) others.push_back(id);
+  }
+  std::map<std::int64_t, pqxx::row> locked;
+  IssueCounts reopened;
+  if (!others.empty()) {
+    const pqxx::result issue_rows = tx.exec_prepared(kLockIssues, IntArray(others));
+    for (const auto& row : issue_rows) locked.emplace(row["id"].as<std::int64_t>(), row);
+  }
+
+  std::vector<std::int64_t> activity_projects, activity_issues;
+  std::vector<std::string> activity_kinds, activity_events, activity_levels, activity_environments, activity_tags;
+  for (const auto& [id, delta] : issues) {
+    std::pair<std::string_view, std::size_t> transition{"", 0};
+    if (counted.count(id) > 0) {
+      if (delta.created) transition = {"new", delta.events.front()};
+    } else {
+      transition = Transition(locked.at(id), delta, events);
+      reopened.Add(id, delta, *events[delta.latest], !transition.first.empty());
+    }
+    const auto [kind, cause] = transition;
+    if (!kind.empty()) {
+      const ProcessedEvent& event = *events[cause];
+      activity_projects.push_back(delta.project_id);
+      activity_issues.push_back(id);
+      activity_kinds.emplace_back(kind);
+      activity_events.push_back(event.raw.event_id.ToUuidString());
+      activity_levels.push_back(event.event.level);
+      activity_environments.push_back(event.event.environment);
+      activity_tags.push_back(TagsJson(event));
+      if (kind == "new") ++result.new_issues;
+      if (kind == "regression") ++result.regressions;
+      if (kind == "resurfaced") ++result.resurfaced;
+    }
+  }
+  if (!others.empty()) reopened.Exec(tx, kCountEvents);
   if (!activity_issues.empty()) {
     tx.exec_prepared(kAddActivities, IntArray(activity_projects), IntArray(activity_issues), TextArray(activity_kinds),
                      TextArray(activity_events), TextArray(activity_levels), TextArray(activity_environments),
@@ -463,7 +504,7 @@ void PrepareStatements(pqxx::connection& connection) {
                      "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "
                      "(extract(epoch FROM ignore_until) * 1000)::bigint AS ignore_until_ms, "
                      "ignore_until_times_seen, ignore_until_user_count FROM issues WHERE id = ANY($1::bigint[]) "
-                     "ORDER BY id FOR UPDATE");
+                     "ORDER BY id FOR NO KEY UPDATE");
   connection.prepare(kAddUsers,
                      "INSERT INTO issue_users (project_id, issue_id, user_key, first_seen) "
                      "SELECT p, i, k, f::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
@@ -485,6 +526,22 @@ void PrepareStatements(pqxx::connection& connection) {
       "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
       "$8::text[], $9::boolean[]) AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen) "
       "WHERE i.id = d.id");
+  // The same counting for issues still unresolved once locked; the CTE locks them in id order (as
+  // kLockIssues does), which an UPDATE's own join would not promise. Under READ COMMITTED the lock
+  // re-checks the status on the newest row version, so an issue resolved or ignored meanwhile is
+  // neither locked nor counted here but returned by nothing, and goes through kLockIssues.
+  connection.prepare(
+      kCountUnresolved,
+      "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], "
+      "  $6::text[], $7::text[], $8::text[], $9::boolean[]) "
+      "  AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen)), "
+      "locked AS MATERIALIZED (SELECT i.id FROM issues i JOIN d ON i.id = d.id WHERE i.status = 'unresolved' "
+      "  ORDER BY i.id FOR NO KEY UPDATE OF i) "
+      "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
+      "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
+      "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
+      "title = d.title, culprit = d.culprit, level = d.level "
+      "FROM d JOIN locked ON locked.id = d.id WHERE i.id = d.id RETURNING i.id");
   connection.prepare(kCountTags,
                      "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, "
                      "last_seen) SELECT p, i, k, v, n, f::timestamptz, l::timestamptz "
