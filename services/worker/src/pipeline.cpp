@@ -43,6 +43,7 @@ BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const Setting
       processed->topic = record.Topic();
       processed->partition = record.Partition();
       processed->offset = record.Offset();
+      RenderEventRow(*processed);
       batch.events.push_back(std::move(*processed));
     } else if (auto* skip = std::get_if<Skipped>(&result)) {
       ++skipped;
