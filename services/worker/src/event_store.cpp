@@ -279,10 +279,10 @@ std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<con
   }
   if (order.empty()) return inserted;
 
-    // tablewriter, deprecated in pqxx 6.4 for its own escaping (unused here), is the only way it
-    // offers to send a line as is.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  // tablewriter, deprecated in pqxx 6.4 for its own escaping (unused here), is the only way it
+  // offers to send a line as is.
   pqxx::tablewriter copy(tx, "events", kEventColumns.begin(), kEventColumns.end());
 #pragma GCC diagnostic pop
   std::string line;
@@ -574,7 +574,7 @@ void PrepareStatements(pqxx::connection& connection) {
   // The same counting for issues still unresolved once locked; the CTE locks them in id order (as
   // kLockIssues does), which an UPDATE's own join would not promise. Under READ COMMITTED the lock
   // re-checks the status on the newest row version, so an issue resolved or ignored meanwhile is
-  // neither locked nor counted here but returned by nothing, and goes through kLockIssues.
+  // neither locked nor counted (nor returned) here, and goes through kLockIssues.
   connection.prepare(
       kCountUnresolved,
       "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], "
