@@ -1,11 +1,15 @@
 """System test: workers killed with SIGKILL mid-batch, repeatedly; the group scaled from one
-worker to three under load; two workers updating the same issues at once. Every event the relay
+worker to three under load; two workers updating the same issues at once; two consumer groups storing
+the same events at once (a replay racing its original). Every event the relay
 accepted must be stored exactly once and counted exactly once, in every aggregate: issue counts,
 distinct users, tag values, hourly counts, and one "new" activity per issue."""
 
+import datetime
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -136,6 +140,76 @@ class WorkerFaultsTest(unittest.TestCase):
         process = self.stack.processes.pop("worker-2")
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_a_replay_racing_its_original_is_stored_once(self):
+        # A member of another group reads every message too: each event reaches the database twice
+        # at about the same time, the case of a replay racing its original (after a rebalance, or
+        # an operator resetting offsets). Whichever COPY comes second waits for the first and must
+        # neither store the event again, nor count it, nor dead-letter it.
+        # The backlog is produced first and both start on it together, so they meet on the same
+        # events batch after batch.
+        self.assertEqual(self.stack.stop_service("worker"), 0)
+        titles = [f"raced title {letter}" for letter in "pq"]
+        self.send_load(400, titles)
+        self.stack.start_service("worker", {"ROOKERY_WORKER_BATCH_SIZE": "20"})
+        self.stack._spawn("worker-2", [self.stack.processes["worker"].args[0]],
+                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20", "ROOKERY_WORKER_GROUP": "rookery-rival"}))
+        self.assertEqual(self.refused, 0)
+        self.assert_exactly_once(titles)
+        # Both groups consume everything: together they meet every event twice, and store it once.
+        def totals():
+            inserted = duplicates = 0
+            for name in ("worker", "worker-2"):
+                for match in re.finditer(r"batch committed: messages=\d+ inserted=(\d+) duplicates=(\d+)",
+                                         self.stack.log_text(name)):
+                    inserted += int(match.group(1))
+                    duplicates += int(match.group(2))
+            return inserted, duplicates
+        wait_for(lambda: sum(totals()) >= 2 * len(self.accepted), 60, interval=0.5,
+                 message="both groups through every event")
+        self.assertEqual(totals(), (len(self.accepted), len(self.accepted)))
+        for name in ("worker", "worker-2"):
+            self.assertNotIn("dead-letter", self.stack.log_text(name))
+        process = self.stack.processes.pop("worker-2")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_an_event_stored_by_a_concurrent_transaction_is_counted_once(self):
+        # The narrow race of a replay with its original, held open: another session has inserted
+        # the event and not committed yet when the worker's batch brings it. The worker's look-up
+        # cannot see that row, so its COPY waits for the other transaction and then fails with a
+        # unique violation; the batch must be written again and find the event stored.
+        def store(event):
+            result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                           self.stack.auth_header())
+            self.assertEqual(result.status, 200)
+        store({"event_id": uuid.uuid4().hex, "message": "held title"})
+        wait_for(lambda: self.stack.sql("SELECT id FROM issues WHERE title = 'held title'"), 30, message="the issue")
+        issue_id = self.stack.sql("SELECT id FROM issues WHERE title = 'held title'")[0][0]
+        event_id = uuid.uuid4().hex
+        now = datetime.datetime.now(datetime.timezone.utc)
+        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        holder.stdin.write(
+            "BEGIN; INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, "
+            f"title, hashes, data) VALUES ({self.stack.project_id}, '{event_id}', '{now.date().isoformat()}', "
+            f"{issue_id}, now(), now(), 'other', 'error', 'held title', '{{}}', '{{}}');\n")
+        holder.stdin.flush()
+        try:
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                                            "AND datname = current_database()"), 10, message="the holder's insert")
+            store({"event_id": event_id, "message": "held title", "timestamp": now.isoformat()})
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                            "AND datname = current_database()"), 30, message="the worker's COPY waiting")
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            self.assertEqual(holder.wait(timeout=30), 0)
+        wait_for(lambda: "stored concurrently" in self.stack.log_text("worker"), 30, message="the retry")
+        wait_for(lambda: "duplicates=1" in self.stack.log_text("worker"), 30, message="the event counted a duplicate")
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{event_id}'"), [["1"]])
+        self.assertEqual(self.stack.sql(f"SELECT times_seen FROM issues WHERE id = {issue_id}"), [["1"]])
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM dead_letters"), [["0"]])
 
 
 if __name__ == "__main__":
