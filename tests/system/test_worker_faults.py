@@ -52,7 +52,7 @@ class WorkerFaultsTest(unittest.TestCase):
         self.stack._spawn(name, [self.stack.processes["worker"].args[0]],
                           self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20"}))
 
-    def assert_exactly_once(self, titles):
+    def assert_exactly_once(self, titles, regressions=0):
         expected = len(self.accepted)
 
         def stored():
@@ -65,9 +65,9 @@ class WorkerFaultsTest(unittest.TestCase):
         counts = dict(self.stack.sql("SELECT title, times_seen FROM issues"))
         self.assertEqual(sum(int(c) for c in counts.values()), expected)
         self.assertEqual(set(counts), set(titles))
-        self.assert_aggregates_exact()
+        self.assert_aggregates_exact(regressions)
 
-    def assert_aggregates_exact(self):
+    def assert_aggregates_exact(self, regressions=0):
         """Every aggregate agrees with the events actually stored."""
         def per_issue(query):
             return {row[0]: row[1] for row in self.stack.sql(query)}
@@ -85,7 +85,8 @@ class WorkerFaultsTest(unittest.TestCase):
                          per_issue("SELECT issue_id, count(DISTINCT data->'user'->>'id') FROM events GROUP BY 1"))
         self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind = 'new'"),
                          self.stack.sql("SELECT count(*) FROM issues"))
-        self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind <> 'new'"), [["0"]])
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind <> 'new'"),
+                         [[str(regressions)]])
 
     def test_sigkill_mid_batch_repeatedly_loses_and_doubles_nothing(self):
         titles = [f"fault title {letter}" for letter in "abcdefg"]  # no digits: Sentry parameterizes them
@@ -170,6 +171,32 @@ class WorkerFaultsTest(unittest.TestCase):
         self.assertEqual(totals(), (len(self.accepted), len(self.accepted)))
         for name in ("worker", "worker-2"):
             self.assertNotIn("dead-letter", self.stack.log_text(name))
+        process = self.stack.processes.pop("worker-2")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_two_workers_regress_a_resolved_issue_once(self):
+        # Both members take events of one resolved issue at once: only the first to lock it sees it
+        # resolved (one regression), the other must see the status it left (no second one), and
+        # every event is counted.
+        self.start_worker("worker-2")
+        titles = ["regressing title"]
+        self.send_load(1, titles)
+        wait_for(lambda: self.stack.sql("SELECT times_seen FROM issues") == [["1"]], 30, message="the issue")
+        time.sleep(1)  # resolved after the first event's receive time, as the web app would
+        self.stack.sql("UPDATE issues SET status = 'resolved', resolved_at = now(), status_changed_at = now()")
+        senders = [threading.Thread(target=self.send_load, args=(150, titles)) for _ in range(3)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        self.assertEqual(self.refused, 0)
+        self.assert_exactly_once(titles, regressions=1)
+        self.assertEqual(self.stack.sql("SELECT kind, count(*) FROM issue_activities GROUP BY kind ORDER BY kind"),
+                         [["new", "1"], ["regression", "1"]])
+        self.assertEqual(self.stack.sql("SELECT status, resolved_at IS NULL FROM issues"), [["unresolved", "t"]])
+        busy = [name for name in ("worker", "worker-2") if "batch committed" in self.stack.log_text(name)]
+        self.assertEqual(len(busy), 2, f"only {busy} committed batches")
         process = self.stack.processes.pop("worker-2")
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(timeout=30), 0)
