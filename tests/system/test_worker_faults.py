@@ -48,9 +48,18 @@ class WorkerFaultsTest(unittest.TestCase):
             else:
                 self.refused += 1
 
-    def start_worker(self, name):
+    def start_worker(self, name, extra_env=None):
         self.stack._spawn(name, [self.stack.processes["worker"].args[0]],
-                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20"}))
+                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20", **(extra_env or {})}))
+        # Stack.stop() knows only its own services: a test failing before it stops this worker must
+        # not leave it running.
+        self.addCleanup(self.kill_if_running, name)
+
+    def kill_if_running(self, name):
+        process = self.stack.processes.pop(name, None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
 
     def assert_exactly_once(self, titles, regressions=0):
         expected = len(self.accepted)
@@ -153,8 +162,7 @@ class WorkerFaultsTest(unittest.TestCase):
         titles = [f"raced title {letter}" for letter in "pq"]
         self.send_load(400, titles)
         self.stack.start_service("worker", {"ROOKERY_WORKER_BATCH_SIZE": "20"})
-        self.stack._spawn("worker-2", [self.stack.processes["worker"].args[0]],
-                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20", "ROOKERY_WORKER_GROUP": "rookery-rival"}))
+        self.start_worker("worker-2", {"ROOKERY_WORKER_GROUP": "rookery-rival"})
         self.assertEqual(self.refused, 0)
         self.assert_exactly_once(titles)
         # Both groups consume everything: together they meet every event twice, and store it once.
