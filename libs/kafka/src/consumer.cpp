@@ -144,12 +144,20 @@ std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono:
   return records;
 }
 
-bool Consumer::Commit(const std::vector<Record>& records) {
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets;
+NextOffsets NextOffsetsOf(const std::vector<Record>& records) {
+  NextOffsets next_offsets;
   for (const auto& record : records) {
     auto& next = next_offsets[{record.Topic(), record.Partition()}];
     next = std::max(next, record.Offset() + 1);
   }
+  return next_offsets;
+}
+
+bool Consumer::Commit(const std::vector<Record>& records) {
+  return Commit(NextOffsetsOf(records));
+}
+
+bool Consumer::Commit(const NextOffsets& next_offsets) {
   std::vector<RdKafka::TopicPartition*> partitions;
   for (const auto& [where, offset] : next_offsets) {
     partitions.push_back(RdKafka::TopicPartition::create(where.first, where.second, offset));

@@ -24,10 +24,13 @@ void SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bo
   }
 }
 
-// A consumed batch, processed and ready for its transaction. The records stay with it until its
-// offsets are committed: they are what the commit names.
+// A consumed batch, processed and ready for its transaction. It keeps the offsets to commit, not the
+// Kafka messages: a message keeps alive the whole fetch response it came in, so messages held
+// through a write (and, with the hand-over, through the next batch's processing too) kept several
+// responses in memory at once.
 struct PendingBatch {
-  std::vector<kafka::Record> records;
+  std::size_t messages = 0;
+  kafka::NextOffsets offsets;
   BatchWrite write;
   std::uint64_t skipped = 0;
   std::chrono::steady_clock::time_point consumed;
@@ -191,11 +194,13 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
   // Its own connection: the writer's is inside a transaction while this thread processes.
   std::unique_ptr<pqxx::connection> connection;
   while (!stop.load()) {
-    PendingBatch pending;
-    pending.records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
-    pending.consumed = std::chrono::steady_clock::now();
+    std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
     offset_resets_.store(consumer.Stats().offset_resets);
-    if (pending.records.empty()) continue;
+    if (records.empty()) continue;
+    PendingBatch pending;
+    pending.consumed = std::chrono::steady_clock::now();
+    pending.messages = records.size();
+    pending.offsets = kafka::NextOffsetsOf(records);
 
     // Processing reads the projects' settings from the database; a failure there is retried like a
     // write, and only a stop request during an outage leaves the batch unwritten (uncommitted, so
@@ -209,7 +214,7 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
           return settings_.Get(*connection, project_id);
         };
         pending.skipped = 0;
-        pending.write = ProcessBatch(pending.records, settings, pending.skipped);
+        pending.write = ProcessBatch(records, settings, pending.skipped);
         processed = true;
       } catch (const std::exception& e) {
         spdlog::warn("reading project settings failed ({}); retrying in {} ms", e.what(), backoff.count());
@@ -219,6 +224,7 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
         backoff = std::min(backoff * 2, config_.max_db_backoff);
       }
     }
+    records.clear();  // everything the write needs was copied out
     if (!processed || !handover.Put(std::move(pending))) break;
   }
 }
@@ -258,7 +264,7 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
       return;
     }
 
-    consumer.Commit(pending->records);
+    consumer.Commit(pending->offsets);
     handover.Done();
     metrics_.batch_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->consumed).count());
@@ -276,7 +282,7 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
     totals_.skipped += pending->skipped;
     totals_.dead_lettered += result.dead_lettered;
     spdlog::info("batch committed: messages={} inserted={} duplicates={} new_issues={} dead_lettered={}",
-                 pending->records.size(), result.inserted, result.duplicates, result.new_issues, result.dead_lettered);
+                 pending->messages, result.inserted, result.duplicates, result.new_issues, result.dead_lettered);
   }
 }
 

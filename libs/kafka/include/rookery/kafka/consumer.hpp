@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ class Record {
   std::string topic_;
 };
 
+/// Where a batch leaves each of its partitions: its last offset + 1, by (topic, partition).
+using NextOffsets = std::map<std::pair<std::string, std::int32_t>, std::int64_t>;
+NextOffsets NextOffsetsOf(const std::vector<Record>& records);
+
 struct ConsumeStats {
   std::uint64_t offset_resets = 0;  // partitions whose position was reset: data the group never saw
 };
@@ -76,6 +81,9 @@ class Consumer {
   /// another thread than ConsumeBatch (librdkafka is thread-safe). False on failure
   /// (e.g. the partitions were revoked): the records will be redelivered, which idempotent writes absorb.
   bool Commit(const std::vector<Record>& records);
+  /// The same from offsets kept instead of the records, so a caller can release the messages (and
+  /// the fetched buffers they keep alive) before its batch is durable.
+  bool Commit(const NextOffsets& offsets);
   /// Leaves the group cleanly (final revoke), so its partitions move at once.
   void Close();
 
