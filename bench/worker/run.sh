@@ -65,7 +65,7 @@ ROOKERY_DEVBROKER_PARTITIONS=$PARTITIONS "$BUILD/services/devbroker/rookery-devb
 BROKER_PID=$!
 PIDS+=("$BROKER_PID")
 for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
-[ -s "$WORK/broker" ] || die "dev broker did not start: $(tail -5 "$WORK/devbroker.log")"
+[ -s "$WORK/broker" ] || die "dev broker did not start: $(tail -n 5 "$WORK/devbroker.log")"
 ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")"
 export ROOKERY_KAFKA_BROKERS
 
@@ -90,7 +90,7 @@ BROKER_TICKS_BEFORE=$(ticks "$BROKER_PID")
 
 log "starting $WORKERS worker(s), batches of $BATCH_SIZE / $BATCH_WAIT_MS ms"
 for i in $(seq 1 "$WORKERS"); do
-  ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS=6000 ROOKERY_WORKER_BATCH_SIZE="$BATCH_SIZE" \
+  ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS=6000 ROOKERY_WORKER_BATCH_SIZE="$BATCH_SIZE" ROOKERY_WORKER_PORT=0 \
   ROOKERY_WORKER_BATCH_WAIT_MS="$BATCH_WAIT_MS" ROOKERY_LOG_LEVEL=info \
   "$BUILD/services/worker/rookery-worker" >"$WORK/worker$i.log" 2>&1 &
   PIDS+=($!)
@@ -114,11 +114,11 @@ LAST_PROGRESS=$SECONDS
 PERF_PID=""
 while [ "$STORED" -lt "$EVENTS" ]; do
   sleep 0.5
-  for pid in "${WORKER_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "a worker exited: $(tail -5 "$WORK"/worker*.log)"; done
+  for pid in "${WORKER_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "a worker exited: $(tail -n 5 "$WORK"/worker*.log)"; done
   now=$(sql -c "SELECT coalesce(sum(times_seen), 0) FROM issues")
   [ "$now" != "$STORED" ] && LAST_PROGRESS=$SECONDS
   STORED=$now
-  [ $((SECONDS - LAST_PROGRESS)) -lt 60 ] || die "stuck at $STORED of $EVENTS events: $(tail -5 "$WORK"/worker*.log)"
+  [ $((SECONDS - LAST_PROGRESS)) -lt 60 ] || die "stuck at $STORED of $EVENTS events: $(tail -n 5 "$WORK"/worker*.log)"
   if [ -n "${BENCH_PERF_DIR:-}" ] && [ -z "$PERF_PID" ] && [ "$STORED" -gt 0 ]; then start_perf; fi
 done
 if [ -n "$PERF_PID" ]; then

@@ -1,11 +1,15 @@
 """System test: workers killed with SIGKILL mid-batch, repeatedly; the group scaled from one
-worker to three under load; two workers updating the same issues at once. Every event the relay
+worker to three under load; two workers updating the same issues at once; two consumer groups storing
+the same events at once (a replay racing its original). Every event the relay
 accepted must be stored exactly once and counted exactly once, in every aggregate: issue counts,
 distinct users, tag values, hourly counts, and one "new" activity per issue."""
 
+import datetime
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -44,11 +48,20 @@ class WorkerFaultsTest(unittest.TestCase):
             else:
                 self.refused += 1
 
-    def start_worker(self, name):
+    def start_worker(self, name, extra_env=None):
         self.stack._spawn(name, [self.stack.processes["worker"].args[0]],
-                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20"}))
+                          self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20", **(extra_env or {})}))
+        # Stack.stop() knows only its own services: a test failing before it stops this worker must
+        # not leave it running.
+        self.addCleanup(self.kill_if_running, name)
 
-    def assert_exactly_once(self, titles):
+    def kill_if_running(self, name):
+        process = self.stack.processes.pop(name, None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def assert_exactly_once(self, titles, regressions=0):
         expected = len(self.accepted)
 
         def stored():
@@ -61,9 +74,9 @@ class WorkerFaultsTest(unittest.TestCase):
         counts = dict(self.stack.sql("SELECT title, times_seen FROM issues"))
         self.assertEqual(sum(int(c) for c in counts.values()), expected)
         self.assertEqual(set(counts), set(titles))
-        self.assert_aggregates_exact()
+        self.assert_aggregates_exact(regressions)
 
-    def assert_aggregates_exact(self):
+    def assert_aggregates_exact(self, regressions=0):
         """Every aggregate agrees with the events actually stored."""
         def per_issue(query):
             return {row[0]: row[1] for row in self.stack.sql(query)}
@@ -81,7 +94,8 @@ class WorkerFaultsTest(unittest.TestCase):
                          per_issue("SELECT issue_id, count(DISTINCT data->'user'->>'id') FROM events GROUP BY 1"))
         self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind = 'new'"),
                          self.stack.sql("SELECT count(*) FROM issues"))
-        self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind <> 'new'"), [["0"]])
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_activities WHERE kind <> 'new'"),
+                         [[str(regressions)]])
 
     def test_sigkill_mid_batch_repeatedly_loses_and_doubles_nothing(self):
         titles = [f"fault title {letter}" for letter in "abcdefg"]  # no digits: Sentry parameterizes them
@@ -136,6 +150,101 @@ class WorkerFaultsTest(unittest.TestCase):
         process = self.stack.processes.pop("worker-2")
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_a_replay_racing_its_original_is_stored_once(self):
+        # A member of another group reads every message too: each event reaches the database twice
+        # at about the same time, the case of a replay racing its original (after a rebalance, or
+        # an operator resetting offsets). Whichever COPY comes second waits for the first and must
+        # neither store the event again, nor count it, nor dead-letter it.
+        # The backlog is produced first and both start on it together, so they meet on the same
+        # events batch after batch.
+        self.assertEqual(self.stack.stop_service("worker"), 0)
+        titles = [f"raced title {letter}" for letter in "pq"]
+        self.send_load(400, titles)
+        self.stack.start_service("worker", {"ROOKERY_WORKER_BATCH_SIZE": "20"})
+        self.start_worker("worker-2", {"ROOKERY_WORKER_GROUP": "rookery-rival"})
+        self.assertEqual(self.refused, 0)
+        self.assert_exactly_once(titles)
+        # Both groups consume everything: together they meet every event twice, and store it once.
+        def totals():
+            inserted = duplicates = 0
+            for name in ("worker", "worker-2"):
+                for match in re.finditer(r"batch committed: messages=\d+ inserted=(\d+) duplicates=(\d+)",
+                                         self.stack.log_text(name)):
+                    inserted += int(match.group(1))
+                    duplicates += int(match.group(2))
+            return inserted, duplicates
+        wait_for(lambda: sum(totals()) >= 2 * len(self.accepted), 60, interval=0.5,
+                 message="both groups through every event")
+        self.assertEqual(totals(), (len(self.accepted), len(self.accepted)))
+        for name in ("worker", "worker-2"):
+            self.assertNotIn("dead-letter", self.stack.log_text(name))
+        process = self.stack.processes.pop("worker-2")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_two_workers_regress_a_resolved_issue_once(self):
+        # Both members take events of one resolved issue at once: only the first to lock it sees it
+        # resolved (one regression), the other must see the status it left (no second one), and
+        # every event is counted.
+        self.start_worker("worker-2")
+        titles = ["regressing title"]
+        self.send_load(1, titles)
+        wait_for(lambda: self.stack.sql("SELECT times_seen FROM issues") == [["1"]], 30, message="the issue")
+        time.sleep(1)  # resolved after the first event's receive time, as the web app would
+        self.stack.sql("UPDATE issues SET status = 'resolved', resolved_at = now(), status_changed_at = now()")
+        senders = [threading.Thread(target=self.send_load, args=(150, titles)) for _ in range(3)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        self.assertEqual(self.refused, 0)
+        self.assert_exactly_once(titles, regressions=1)
+        self.assertEqual(self.stack.sql("SELECT kind, count(*) FROM issue_activities GROUP BY kind ORDER BY kind"),
+                         [["new", "1"], ["regression", "1"]])
+        self.assertEqual(self.stack.sql("SELECT status, resolved_at IS NULL FROM issues"), [["unresolved", "t"]])
+        busy = [name for name in ("worker", "worker-2") if "batch committed" in self.stack.log_text(name)]
+        self.assertEqual(len(busy), 2, f"only {busy} committed batches")
+        process = self.stack.processes.pop("worker-2")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 0)
+
+    def test_an_event_stored_by_a_concurrent_transaction_is_counted_once(self):
+        # The narrow race of a replay with its original, held open: another session has inserted
+        # the event and not committed yet when the worker's batch brings it. The worker's look-up
+        # cannot see that row, so its COPY waits for the other transaction and then fails with a
+        # unique violation; the batch must be written again and find the event stored.
+        def store(event):
+            result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                           self.stack.auth_header())
+            self.assertEqual(result.status, 200)
+        store({"event_id": uuid.uuid4().hex, "message": "held title"})
+        wait_for(lambda: self.stack.sql("SELECT id FROM issues WHERE title = 'held title'"), 30, message="the issue")
+        issue_id = self.stack.sql("SELECT id FROM issues WHERE title = 'held title'")[0][0]
+        event_id = uuid.uuid4().hex
+        now = datetime.datetime.now(datetime.timezone.utc)
+        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        holder.stdin.write(
+            "BEGIN; INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, "
+            f"title, hashes, data) VALUES ({self.stack.project_id}, '{event_id}', '{now.date().isoformat()}', "
+            f"{issue_id}, now(), now(), 'other', 'error', 'held title', '{{}}', '{{}}');\n")
+        holder.stdin.flush()
+        try:
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                                            "AND datname = current_database()"), 10, message="the holder's insert")
+            store({"event_id": event_id, "message": "held title", "timestamp": now.isoformat()})
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                            "AND datname = current_database()"), 30, message="the worker's COPY waiting")
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            self.assertEqual(holder.wait(timeout=30), 0)
+        wait_for(lambda: "stored concurrently" in self.stack.log_text("worker"), 30, message="the retry")
+        wait_for(lambda: "duplicates=1" in self.stack.log_text("worker"), 30, message="the event counted a duplicate")
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{event_id}'"), [["1"]])
+        self.assertEqual(self.stack.sql(f"SELECT times_seen FROM issues WHERE id = {issue_id}"), [["1"]])
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM dead_letters"), [["0"]])
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ bool IsOffsetResetLoss(std::string_view facility, std::string_view message) {
 
 class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
+  explicit Callbacks(std::function<void()> before_revoke) : before_revoke_(std::move(before_revoke)) {}
+
   std::atomic<std::uint64_t> offset_resets{0};
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
@@ -55,9 +57,9 @@ class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb
       spdlog::info("kafka: assigned {} partitions", partitions.size());
       consumer->assign(partitions);
     } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
-      // Revocation happens inside ConsumeBatch, i.e. after the previous batch was committed.
       spdlog::info("kafka: revoked {} partitions{}", partitions.size(),
                    consumer->assignment_lost() ? " (assignment lost)" : "");
+      if (before_revoke_) before_revoke_();
       consumer->unassign();
     } else {
       spdlog::warn("kafka rebalance error: {}", RdKafka::err2str(err));
@@ -80,10 +82,13 @@ class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb
       }
     }
   }
+
+ private:
+  std::function<void()> before_revoke_;
 };
 
 Consumer::Consumer(const KafkaConfig& config, const ConsumerOptions& options, const std::vector<std::string>& topics)
-    : callbacks_(std::make_unique<Callbacks>()) {
+    : callbacks_(std::make_unique<Callbacks>(options.before_revoke)) {
   auto conf = internal::BuildConf(
       {
           {"group.id", options.group_id},
@@ -139,12 +144,20 @@ std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono:
   return records;
 }
 
-bool Consumer::Commit(const std::vector<Record>& records) {
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets;
+NextOffsets NextOffsetsOf(const std::vector<Record>& records) {
+  NextOffsets next_offsets;
   for (const auto& record : records) {
     auto& next = next_offsets[{record.Topic(), record.Partition()}];
     next = std::max(next, record.Offset() + 1);
   }
+  return next_offsets;
+}
+
+bool Consumer::Commit(const std::vector<Record>& records) {
+  return Commit(NextOffsetsOf(records));
+}
+
+bool Consumer::Commit(const NextOffsets& next_offsets) {
   std::vector<RdKafka::TopicPartition*> partitions;
   for (const auto& [where, offset] : next_offsets) {
     partitions.push_back(RdKafka::TopicPartition::create(where.first, where.second, offset));

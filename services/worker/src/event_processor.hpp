@@ -27,6 +27,8 @@ struct ProcessedEvent {
   // order makes concurrent workers lock tag rows alike), and Sentry's user tag ("id:42", ...).
   std::vector<std::pair<std::string, std::string>> tags;
   std::string user_key;
+  // The event's row for the COPY into `events` without its issue id (see RenderEventRow).
+  std::string copy_row;
   // Where the record came from, for dead letters.
   std::string topic;
   std::int32_t partition = 0;

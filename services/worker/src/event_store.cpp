@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <pqxx/pqxx>
-#include <pqxx/stream_to>
+#include <pqxx/tablewriter>
 #include <set>
 #include <tuple>
 
@@ -25,20 +25,19 @@ constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
 constexpr const char* kFindIssues = "worker_find_issues";
 constexpr const char* kAttachHashes = "worker_attach_hashes";
-constexpr const char* kInsertStaged = "worker_insert_staged";
+constexpr const char* kFindStored = "worker_find_stored";
 constexpr const char* kLockIssues = "worker_lock_issues";
 constexpr const char* kCountEvents = "worker_count_events";
+constexpr const char* kCountUnresolved = "worker_count_unresolved";
 constexpr const char* kAddUsers = "worker_add_users";
 constexpr const char* kCountTags = "worker_count_tags";
 constexpr const char* kCountHours = "worker_count_hours";
 constexpr const char* kAddActivities = "worker_add_activities";
 
-// A batch is COPYed here first (one round trip, no per-row statement), then moved into `events`
-// with ON CONFLICT DO NOTHING. Temporary: one per connection, emptied at every commit.
-constexpr const char* kStagingTable = "worker_staged_events";
-const std::vector<std::string> kStagingColumns = {
-    "ordinal", "project_id", "event_id",    "day",     "issue_id", "received_at", "timestamp", "platform", "level",
-    "title",   "culprit",    "environment", "release", "sdk_name", "sdk_version", "client_ip", "hashes",   "data"};
+// In the order of RenderEventRow's fields, the issue id last.
+const std::vector<std::string> kEventColumns = {
+    "project_id",  "event_id", "day",      "received_at", "timestamp", "platform", "level", "title",   "culprit",
+    "environment", "release",  "sdk_name", "sdk_version", "client_ip", "hashes",   "data",  "issue_id"};
 constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
@@ -64,6 +63,23 @@ std::string Timestamp(std::int64_t unix_millis) {
 // The events partition an event lives in: the UTC date of its (normalized) timestamp.
 std::string EventDay(std::int64_t unix_millis) {
   return FormatIso8601Millis(unix_millis).substr(0, 10);
+}
+
+// Appends `text` as a field of COPY's text format: backslash, tab, newline and carriage return
+// escaped. Runs of plain bytes are appended whole (pqxx 6.4's stream_to escapes byte by byte, and
+// copies each field twice more: it was the worker's largest single cost).
+void AppendCopyField(std::string& line, std::string_view text) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '\\' && c != '\t' && c != '\n' && c != '\r') continue;
+    line.append(text.data() + start, i - start);
+    line += '\\';
+    line += c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+    start = i + 1;
+  }
+  line.append(text.data() + start, text.size() - start);
+  line += '\t';
 }
 
 // Returns the issue that owns the event's primary hash, creating it if no issue does.
@@ -143,6 +159,32 @@ struct IssueDelta {
   std::int64_t new_users = 0;
 };
 
+// The arguments of the statements that count a batch's events into their issues.
+class IssueCounts {
+ public:
+  void Add(std::int64_t id, const IssueDelta& delta, const ProcessedEvent& latest, bool reopen) {
+    ids_.push_back(id);
+    counts_.push_back(static_cast<std::int64_t>(delta.events.size()));
+    new_users_.push_back(delta.new_users);
+    firsts_.push_back(Timestamp(delta.first_received_ms));
+    lasts_.push_back(Timestamp(delta.last_received_ms));
+    titles_.push_back(latest.event.title);
+    culprits_.push_back(latest.event.culprit);
+    levels_.push_back(latest.event.level);
+    reopen_.emplace_back(reopen ? "t" : "f");
+  }
+
+  pqxx::result Exec(pqxx::transaction_base& tx, const char* statement) const {
+    return tx.exec_prepared(statement, IntArray(ids_), IntArray(counts_), IntArray(new_users_), TextArray(firsts_),
+                            TextArray(lasts_), TextArray(titles_), TextArray(culprits_), TextArray(levels_),
+                            TextArray(reopen_));
+  }
+
+ private:
+  std::vector<std::int64_t> ids_, counts_, new_users_;
+  std::vector<std::string> firsts_, lasts_, titles_, culprits_, levels_, reopen_;
+};
+
 struct TagDelta {
   std::int64_t count = 0;
   std::int64_t first_ms = 0;
@@ -201,25 +243,56 @@ std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::v
   return issue_of;
 }
 
-// COPYs the events into a per-connection staging table and moves them into `events` with one
-// INSERT; returns which of them were new (the rest were stored before: replays).
+// Stores the events the batch brings for the first time and returns which those are: not stored
+// before (a replay finds its event stored) and not repeated earlier in the batch (an SDK retry can
+// land in the same batch). The new ones are COPYed straight into `events`, so each payload crosses
+// PostgreSQL once. An event a concurrent worker stores between the look-up and the COPY (a replay
+// racing its original) makes the COPY fail with a unique violation, which WriteBatch retries.
 std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events,
                                const std::vector<std::int64_t>& issue_of) {
-  {
-    pqxx::stream_to copy(tx, kStagingTable, kStagingColumns);
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const ProcessedEvent& p = *events[i];
-      const auto& event = p.event;
-      copy << std::make_tuple(static_cast<std::int64_t>(i), p.raw.project_id, p.raw.event_id.ToUuidString(),
-                              EventDay(event.timestamp_ms), issue_of[i], Timestamp(p.raw.received_at_ms),
-                              Timestamp(event.timestamp_ms), event.platform, event.level, event.title, event.culprit,
-                              event.environment, event.release, p.raw.sdk_name, p.raw.sdk_version, p.client_ip,
-                              TextArray(p.grouping.hashes), event.storable_json);
-    }
-    copy.complete();
+  std::vector<std::int64_t> projects;
+  std::vector<std::string> ids, days;
+  for (const auto* p : events) {
+    projects.push_back(p->raw.project_id);
+    ids.push_back(p->raw.event_id.ToUuidString());
+    days.push_back(EventDay(p->event.timestamp_ms));
   }
-  std::vector<bool> inserted(events.size(), false);
-  for (const auto& row : tx.exec_prepared(kInsertStaged)) inserted[row[0].as<std::size_t>()] = true;
+  std::vector<bool> inserted(events.size(), true);
+  for (const auto& row : tx.exec_prepared(kFindStored, IntArray(projects), TextArray(ids), TextArray(days))) {
+    inserted[row[0].as<std::size_t>() - 1] = false;
+  }
+  // In key order, so that workers replaying the same events wait on each other's rows in one order
+  // instead of deadlocking.
+  const auto key = [&](std::size_t i) { return std::tie(projects[i], ids[i], days[i]); };
+  std::vector<std::size_t> candidates;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (inserted[i]) candidates.push_back(i);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  std::vector<std::size_t> order;
+  for (std::size_t i : candidates) {
+    if (!order.empty() && key(order.back()) == key(i)) {
+      inserted[i] = false;  // the batch's first copy of the event is the one stored
+    } else {
+      order.push_back(i);
+    }
+  }
+  if (order.empty()) return inserted;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  // tablewriter, deprecated in pqxx 6.4 for its own escaping (unused here), is the only way it
+  // offers to send a line as is.
+  pqxx::tablewriter copy(tx, "events", kEventColumns.begin(), kEventColumns.end());
+#pragma GCC diagnostic pop
+  std::string line;
+  for (std::size_t i : order) {
+    const ProcessedEvent& p = *events[i];
+    line.assign(p.copy_row);
+    line += std::to_string(issue_of[i]);
+    copy.write_raw_line(line);
+  }
+  copy.complete();
   return inserted;
 }
 
@@ -291,14 +364,6 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
   }
   if (issues.empty()) return result;
 
-  std::vector<std::int64_t> ids;
-  for (const auto& [id, delta] : issues) ids.push_back(id);
-  // The row locks serialize workers storing events of the same issues, so each sees the status
-  // the previous one left and a transition is recorded exactly once.
-  std::map<std::int64_t, pqxx::row> locked;
-  const pqxx::result issue_rows = tx.exec_prepared(kLockIssues, IntArray(ids));
-  for (const auto& row : issue_rows) locked.emplace(row["id"].as<std::int64_t>(), row);
-
   if (!users.empty()) {
     std::vector<std::int64_t> user_projects, user_issues;
     std::vector<std::string> user_keys, user_seen;
@@ -314,35 +379,9 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
     }
   }
 
-  std::vector<std::int64_t> counts, new_users, activity_projects, activity_issues;
-  std::vector<std::string> firsts, lasts, titles, culprits, levels, reopen;
-  std::vector<std::string> activity_kinds, activity_events, activity_levels, activity_environments, activity_tags;
   std::map<std::tuple<std::int64_t, std::string, std::string>, TagDelta> tags;
   std::map<std::pair<std::int64_t, std::string>, std::int64_t> hours;
   for (const auto& [id, delta] : issues) {
-    const ProcessedEvent& latest = *events[delta.latest];
-    counts.push_back(static_cast<std::int64_t>(delta.events.size()));
-    new_users.push_back(delta.new_users);
-    firsts.push_back(Timestamp(delta.first_received_ms));
-    lasts.push_back(Timestamp(delta.last_received_ms));
-    titles.push_back(latest.event.title);
-    culprits.push_back(latest.event.culprit);
-    levels.push_back(latest.event.level);
-    const auto [kind, cause] = Transition(locked.at(id), delta, events);
-    reopen.push_back(kind == "regression" || kind == "resurfaced" ? "t" : "f");
-    if (!kind.empty()) {
-      const ProcessedEvent& event = *events[cause];
-      activity_projects.push_back(delta.project_id);
-      activity_issues.push_back(id);
-      activity_kinds.emplace_back(kind);
-      activity_events.push_back(event.raw.event_id.ToUuidString());
-      activity_levels.push_back(event.event.level);
-      activity_environments.push_back(event.event.environment);
-      activity_tags.push_back(TagsJson(event));
-      if (kind == "new") ++result.new_issues;
-      if (kind == "regression") ++result.regressions;
-      if (kind == "resurfaced") ++result.resurfaced;
-    }
     for (std::size_t index : delta.events) {
       const std::int64_t timestamp = events[index]->event.timestamp_ms;
       ++hours[{id, HourOf(timestamp)}];
@@ -354,9 +393,6 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
       }
     }
   }
-  tx.exec_prepared(kCountEvents, IntArray(ids), IntArray(counts), IntArray(new_users), TextArray(firsts),
-                   TextArray(lasts), TextArray(titles), TextArray(culprits), TextArray(levels), TextArray(reopen));
-
   if (!tags.empty()) {
     std::vector<std::int64_t> tag_projects, tag_issues, tag_counts;
     std::vector<std::string> tag_keys, tag_values, tag_firsts, tag_lasts;
@@ -382,6 +418,57 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
   }
   tx.exec_prepared(kCountHours, IntArray(hour_projects), IntArray(hour_issues), TextArray(hour_starts),
                    IntArray(hour_counts));
+
+  // The issue rows last, so they stay locked only from here to the commit: concurrent workers
+  // storing events of the same issues take turns on them (each sees the status the previous one
+  // left, so a transition is recorded exactly once), and so does a user changing an issue's status.
+  // An unresolved issue has no transition to make: one UPDATE counts its events if it is still
+  // unresolved once locked. Only the others (resolved or ignored, or changed meanwhile) are read
+  // under the lock and go through Transition.
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, delta] : issues) ids.push_back(id);
+  IssueCounts unresolved;
+  for (const auto& [id, delta] : issues) unresolved.Add(id, delta, *events[delta.latest], false);
+  std::set<std::int64_t> counted;
+  for (const auto& row : unresolved.Exec(tx, kCountUnresolved)) counted.insert(row[0].as<std::int64_t>());
+
+  std::vector<std::int64_t> others;
+  for (std::int64_t id : ids) {
+    if (counted.count(id) == 0) others.push_back(id);
+  }
+  std::map<std::int64_t, pqxx::row> locked;
+  IssueCounts reopened;
+  if (!others.empty()) {
+    const pqxx::result issue_rows = tx.exec_prepared(kLockIssues, IntArray(others));
+    for (const auto& row : issue_rows) locked.emplace(row["id"].as<std::int64_t>(), row);
+  }
+
+  std::vector<std::int64_t> activity_projects, activity_issues;
+  std::vector<std::string> activity_kinds, activity_events, activity_levels, activity_environments, activity_tags;
+  for (const auto& [id, delta] : issues) {
+    std::pair<std::string_view, std::size_t> transition{"", 0};
+    if (counted.count(id) > 0) {
+      if (delta.created) transition = {"new", delta.events.front()};
+    } else {
+      transition = Transition(locked.at(id), delta, events);
+      reopened.Add(id, delta, *events[delta.latest], !transition.first.empty());
+    }
+    const auto [kind, cause] = transition;
+    if (!kind.empty()) {
+      const ProcessedEvent& event = *events[cause];
+      activity_projects.push_back(delta.project_id);
+      activity_issues.push_back(id);
+      activity_kinds.emplace_back(kind);
+      activity_events.push_back(event.raw.event_id.ToUuidString());
+      activity_levels.push_back(event.event.level);
+      activity_environments.push_back(event.event.environment);
+      activity_tags.push_back(TagsJson(event));
+      if (kind == "new") ++result.new_issues;
+      if (kind == "regression") ++result.regressions;
+      if (kind == "resurfaced") ++result.resurfaced;
+    }
+  }
+  if (!others.empty()) reopened.Exec(tx, kCountEvents);
   if (!activity_issues.empty()) {
     tx.exec_prepared(kAddActivities, IntArray(activity_projects), IntArray(activity_issues), TextArray(activity_kinds),
                      TextArray(activity_events), TextArray(activity_levels), TextArray(activity_environments),
@@ -397,18 +484,31 @@ void WriteDeadLetter(pqxx::transaction_base& tx, const DeadLetterRecord& letter)
 
 }  // namespace
 
-void PrepareStatements(pqxx::connection& connection) {
-  {
-    pqxx::nontransaction tx(connection);
-    tx.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS worker_staged_events (ordinal integer, project_id bigint, event_id uuid, "
-        "day date, issue_id bigint, received_at timestamptz, timestamp timestamptz, platform text, level text, "
-        "title text, culprit text, environment text, release text, sdk_name text, sdk_version text, client_ip text, "
-        "hashes text[], data text) ON COMMIT DELETE ROWS");
-    // The payload passes through here once: compressing it (pglz, the default) only to decompress
-    // it for the INSERT took more PostgreSQL CPU than parsing it into jsonb (bench/worker profile).
-    tx.exec("ALTER TABLE worker_staged_events ALTER COLUMN data SET STORAGE EXTERNAL");
+void RenderEventRow(ProcessedEvent& processed) {
+  const auto& event = processed.event;
+  const auto& raw = processed.raw;
+  std::string& line = processed.copy_row;
+  line.clear();
+  line.reserve(event.storable_json.size() + 512);
+  AppendCopyField(line, std::to_string(raw.project_id));
+  AppendCopyField(line, raw.event_id.ToUuidString());
+  AppendCopyField(line, EventDay(event.timestamp_ms));
+  AppendCopyField(line, Timestamp(raw.received_at_ms));
+  AppendCopyField(line, Timestamp(event.timestamp_ms));
+  for (const std::string* text : {&event.platform, &event.level, &event.title, &event.culprit, &event.environment,
+                                  &event.release, &raw.sdk_name, &raw.sdk_version}) {
+    AppendCopyField(line, *text);
   }
+  if (processed.client_ip.empty()) {
+    line += "\\N\t";
+  } else {
+    AppendCopyField(line, processed.client_ip);
+  }
+  AppendCopyField(line, TextArray(processed.grouping.hashes));
+  AppendCopyField(line, event.storable_json);
+}
+
+void PrepareStatements(pqxx::connection& connection) {
   connection.prepare(kFindIssue,
                      "SELECT issue_id FROM group_hashes WHERE project_id = $1 AND hash = ANY($2::text[]) "
                      "ORDER BY array_position($2::text[], hash::text) LIMIT 1");
@@ -439,24 +539,17 @@ void PrepareStatements(pqxx::connection& connection) {
                      "INSERT INTO group_hashes (project_id, hash, issue_id, config) "
                      "SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) "
                      "ON CONFLICT (project_id, hash) DO NOTHING");
-  // A retried event repeated within one batch is inserted once (DO NOTHING skips the second row).
-  connection.prepare(
-      kInsertStaged,
-      "WITH stored AS ("
-      "  INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, "
-      "    culprit, environment, release, sdk_name, sdk_version, client_ip, hashes, data) "
-      "  SELECT project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, "
-      "    environment, release, sdk_name, sdk_version, NULLIF(client_ip, '')::inet, hashes, data::jsonb "
-      "  FROM worker_staged_events ORDER BY ordinal "
-      "  ON CONFLICT (project_id, event_id, day) DO NOTHING RETURNING project_id, event_id, day) "
-      "SELECT min(s.ordinal) FROM stored JOIN worker_staged_events s USING (project_id, event_id, day) "
-      "GROUP BY s.project_id, s.event_id, s.day");
+  // One index probe per event (the key includes the partition key, so only that day's partition).
+  connection.prepare(kFindStored,
+                     "SELECT k.o FROM unnest($1::bigint[], $2::uuid[], $3::date[]) WITH ORDINALITY AS k(p, e, d, o) "
+                     "WHERE EXISTS (SELECT 1 FROM events v WHERE v.project_id = k.p AND v.event_id = k.e "
+                     "AND v.day = k.d)");
   connection.prepare(kLockIssues,
                      "SELECT id, status, times_seen, user_count, "
                      "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "
                      "(extract(epoch FROM ignore_until) * 1000)::bigint AS ignore_until_ms, "
                      "ignore_until_times_seen, ignore_until_user_count FROM issues WHERE id = ANY($1::bigint[]) "
-                     "ORDER BY id FOR UPDATE");
+                     "ORDER BY id FOR NO KEY UPDATE");
   connection.prepare(kAddUsers,
                      "INSERT INTO issue_users (project_id, issue_id, user_key, first_seen) "
                      "SELECT p, i, k, f::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
@@ -478,6 +571,22 @@ void PrepareStatements(pqxx::connection& connection) {
       "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
       "$8::text[], $9::boolean[]) AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen) "
       "WHERE i.id = d.id");
+  // The same counting for issues still unresolved once locked; the CTE locks them in id order (as
+  // kLockIssues does), which an UPDATE's own join would not promise. Under READ COMMITTED the lock
+  // re-checks the status on the newest row version, so an issue resolved or ignored meanwhile is
+  // neither locked nor counted (nor returned) here, and goes through kLockIssues.
+  connection.prepare(
+      kCountUnresolved,
+      "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], "
+      "  $6::text[], $7::text[], $8::text[], $9::boolean[]) "
+      "  AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen)), "
+      "locked AS MATERIALIZED (SELECT i.id FROM issues i JOIN d ON i.id = d.id WHERE i.status = 'unresolved' "
+      "  ORDER BY i.id FOR NO KEY UPDATE OF i) "
+      "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
+      "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
+      "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
+      "title = d.title, culprit = d.culprit, level = d.level "
+      "FROM d JOIN locked ON locked.id = d.id WHERE i.id = d.id RETURNING i.id");
   connection.prepare(kCountTags,
                      "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, "
                      "last_seen) SELECT p, i, k, v, n, f::timestamptz, l::timestamptz "
@@ -510,6 +619,8 @@ namespace {
 bool IsEventDataError(const pqxx::sql_error& e) {
   // A partition dropped by retention after EnsurePartitions ran: the next attempt recreates it.
   if (std::string_view(e.what()).find("no partition of relation") != std::string_view::npos) return false;
+  // A concurrent worker stored the same event first (see InsertEvents): retried, never final.
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return false;
   return dynamic_cast<const pqxx::data_exception*>(&e) != nullptr ||
          dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr;
 }
@@ -522,11 +633,35 @@ std::string PrintableReason(std::string_view what) {
 }
 
 void Add(const BatchResult& part, BatchResult& total) {
+  total.dead_lettered += part.dead_lettered;
   total.inserted += part.inserted;
   total.duplicates += part.duplicates;
   total.new_issues += part.new_issues;
   total.regressions += part.regressions;
   total.resurfaced += part.resurfaced;
+}
+
+// WriteEvents (and the dead letters, if any) in a transaction of its own. A unique violation means
+// a concurrent worker stored one of the events between InsertEvents' look-up and its COPY, and has
+// committed it (the COPY waited for that): the next attempt's look-up sees it as stored.
+BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<const ProcessedEvent*>& events,
+                             const std::vector<DeadLetterRecord>& dead_letters) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::work tx(connection);
+      BatchResult result = WriteEvents(tx, events);
+      for (const auto& letter : dead_letters) {
+        WriteDeadLetter(tx, letter);
+        ++result.dead_lettered;
+      }
+      tx.commit();
+      return result;
+    } catch (const pqxx::unique_violation& e) {
+      if (attempt == kAttempts) throw;
+      spdlog::info("an event of the batch was stored concurrently ({}); writing the batch again", e.what());
+    }
+  }
 }
 
 // Partitions are created ahead by cron; this covers a cron that is down and events dated days
@@ -551,19 +686,14 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
            std::tie(b.raw.project_id, b.grouping.hashes.front());
   });
   EnsurePartitions(connection, batch);
+  for (auto& processed : batch.events) {
+    if (processed.copy_row.empty()) RenderEventRow(processed);
+  }
   // The common case: the whole batch in one transaction.
   try {
-    BatchResult result;
-    pqxx::work tx(connection);
     std::vector<const ProcessedEvent*> events;
     for (const auto& processed : batch.events) events.push_back(&processed);
-    Add(WriteEvents(tx, events), result);
-    for (const auto& letter : batch.dead_letters) {
-      WriteDeadLetter(tx, letter);
-      ++result.dead_lettered;
-    }
-    tx.commit();
-    return result;
+    return WriteTransaction(connection, events, batch.dead_letters);
   } catch (const pqxx::sql_error& e) {
     if (!IsEventDataError(e)) throw;
     spdlog::warn("batch refused by the database ({}); writing its events one by one", e.what());
@@ -573,10 +703,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   BatchResult result;
   for (const auto& processed : batch.events) {
     try {
-      pqxx::work tx(connection);
-      const BatchResult outcome = WriteEvents(tx, {&processed});
-      tx.commit();
-      Add(outcome, result);
+      Add(WriteTransaction(connection, {&processed}, {}), result);
     } catch (const pqxx::sql_error& e) {
       if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
@@ -584,12 +711,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
                                                     PrintableReason(e.what()), processed.event.storable_json});
     }
   }
-  pqxx::work tx(connection);
-  for (const auto& letter : batch.dead_letters) {
-    WriteDeadLetter(tx, letter);
-    ++result.dead_lettered;
-  }
-  tx.commit();
+  Add(WriteTransaction(connection, {}, batch.dead_letters), result);
   return result;
 }
 

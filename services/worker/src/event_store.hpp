@@ -34,6 +34,12 @@ struct BatchResult {
   std::size_t dead_lettered = 0;
 };
 
+/// Renders the event's row for the COPY into `events` (text format, every column but the issue id,
+/// which is known only once the batch's issues are found) into `processed.copy_row`. The pipeline
+/// calls it on the consuming thread so the writer, which the database waits on, only appends the
+/// issue id; WriteBatch renders rows still missing.
+void RenderEventRow(ProcessedEvent& processed);
+
 /// Prepares the statements WriteBatch uses; call once per (re)connection.
 void PrepareStatements(pqxx::connection& connection);
 

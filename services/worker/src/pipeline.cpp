@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -20,6 +24,18 @@ void SleepUnlessStopped(std::chrono::milliseconds duration, const std::atomic<bo
   }
 }
 
+// A consumed batch, processed and ready for its transaction. It keeps the offsets to commit, not the
+// Kafka messages: a message keeps alive the whole fetch response it came in, so messages held
+// through a write (and, with the hand-over, through the next batch's processing too) kept several
+// responses in memory at once.
+struct PendingBatch {
+  std::size_t messages = 0;
+  kafka::NextOffsets offsets;
+  BatchWrite write;
+  std::uint64_t skipped = 0;
+  std::chrono::steady_clock::time_point consumed;
+};
+
 BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const SettingsLookup& settings,
                         std::uint64_t& skipped) {
   BatchWrite batch;
@@ -30,6 +46,7 @@ BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const Setting
       processed->topic = record.Topic();
       processed->partition = record.Partition();
       processed->offset = record.Offset();
+      RenderEventRow(*processed);
       batch.events.push_back(std::move(*processed));
     } else if (auto* skip = std::get_if<Skipped>(&result)) {
       ++skipped;
@@ -46,6 +63,72 @@ BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const Setting
 
 }  // namespace
 
+// The hand-over from the consuming thread to the writer. Put returns only once the writer has
+// taken the batch, so at most one processed batch waits (bounded memory, and a slow database holds
+// consumption back). The writer takes batches in the order they were put, which is the order
+// their offsets are committed in.
+class Handover {
+ public:
+  /// Waits until the writer takes `batch`. False if the writer gave up (stopped while the database
+  /// was failing): the batch must then not be written, or its offsets would skip the one before.
+  bool Put(PendingBatch batch) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !waiting_ || gave_up_; });
+    if (gave_up_) return false;
+    waiting_ = std::move(batch);
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !waiting_ || gave_up_; });
+    return !gave_up_;
+  }
+
+  /// The next batch, or nothing once the consuming thread has finished.
+  std::optional<PendingBatch> Take() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return waiting_ || finished_; });
+    if (!waiting_) return std::nullopt;
+    std::optional<PendingBatch> batch = std::move(waiting_);
+    waiting_.reset();
+    busy_ = true;
+    changed_.notify_all();
+    return batch;
+  }
+
+  /// The writer has committed (or abandoned) the batch it took.
+  void Done() {
+    const std::lock_guard lock(mutex_);
+    busy_ = false;
+    changed_.notify_all();
+  }
+
+  /// Waits until no batch is being written, e.g. before the partitions it came from are revoked.
+  void WaitIdle() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return (!busy_ && !waiting_) || gave_up_; });
+  }
+
+  void Finish() {
+    const std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+  }
+
+  void GiveUp() {
+    const std::lock_guard lock(mutex_);
+    gave_up_ = true;
+    busy_ = false;
+    waiting_.reset();
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<PendingBatch> waiting_;
+  bool busy_ = false;
+  bool finished_ = false;
+  bool gave_up_ = false;
+};
+
 WorkerMetrics::WorkerMetrics(metrics::Registry& registry)
     : events(registry.AddCounter("rookery_worker_events_total",
                                  "Raw events handled, by outcome (dead_lettered: stored in dead_letters with "
@@ -56,8 +139,11 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& registry)
           registry.AddCounter("rookery_worker_database_retries_total", "Batch writes retried after an error").With({})),
       transitions(registry.AddCounter("rookery_worker_issue_transitions_total",
                                       "Issues created, regressed or re-surfaced", {"kind"})),
-      batch_seconds(
-          registry.AddHistogram("rookery_worker_batch_seconds", "Processing and writing one batch").With({})) {}
+      batch_seconds(registry
+                        .AddHistogram("rookery_worker_batch_seconds",
+                                      "From consuming a batch to committing its offsets (processing, waiting for "
+                                      "the writer, writing)")
+                        .With({})) {}
 
 Pipeline::Pipeline(WorkerConfig config, metrics::Registry& registry) : config_(std::move(config)), metrics_(registry) {
   // Resets are data the group never saw (the broker dropped it before it was consumed): loss.
@@ -66,21 +152,90 @@ Pipeline::Pipeline(WorkerConfig config, metrics::Registry& registry) : config_(s
 }
 
 int Pipeline::Run(const std::atomic<bool>& stop) {
-  kafka::Consumer consumer(config_.kafka, config_.consumer, {config_.topic});
-
-  std::unique_ptr<pqxx::connection> connection;
+  Handover handover;
+  kafka::ConsumerOptions consumer_options = config_.consumer;
+  // A rebalance waits for the batch being written to commit, so the partitions' next owner does
+  // not replay it (a replay would be harmless, only wasted work).
+  consumer_options.before_revoke = [&handover] { handover.WaitIdle(); };
+  kafka::Consumer consumer(config_.kafka, consumer_options, {config_.topic});
   spdlog::info("worker consuming {} as group {} (batches of up to {} / {} ms)", config_.topic,
                config_.consumer.group_id, config_.batch_size, config_.batch_wait.count());
 
+  std::exception_ptr writer_failure;
+  std::thread writer([&] {
+    try {
+      WriteLoop(handover, consumer, stop);
+    } catch (...) {
+      writer_failure = std::current_exception();
+      handover.GiveUp();
+    }
+  });
+  try {
+    ConsumeLoop(handover, consumer, stop);
+  } catch (...) {
+    // Let the writer finish what it holds before the exception leaves (a thread still joinable
+    // would terminate the process); nothing after the failed batch is committed.
+    handover.Finish();
+    writer.join();
+    throw;
+  }
+  handover.Finish();
+  writer.join();
+  if (writer_failure) std::rethrow_exception(writer_failure);
+
+  consumer.Close();
+  spdlog::info("worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={}",
+               totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
+               consumer.Stats().offset_resets);
+  return 0;
+}
+
+void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop) {
+  // Its own connection: the writer's is inside a transaction while this thread processes.
+  std::unique_ptr<pqxx::connection> connection;
   while (!stop.load()) {
     std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
     offset_resets_.store(consumer.Stats().offset_resets);
     if (records.empty()) continue;
+    PendingBatch pending;
+    pending.consumed = std::chrono::steady_clock::now();
+    pending.messages = records.size();
+    pending.offsets = kafka::NextOffsetsOf(records);
 
-    // Retry until the batch is durable. A stop request still lets the batch in hand be written
-    // once; only a failing database makes it leave without committing offsets, and then the next
-    // worker gets the batch again and the idempotent writes absorb the replay.
-    const auto batch_started = std::chrono::steady_clock::now();
+    // Processing reads the projects' settings from the database; a failure there is retried like a
+    // write, and only a stop request during an outage leaves the batch unwritten (uncommitted, so
+    // the group delivers it again).
+    auto backoff = std::chrono::milliseconds(100);
+    bool processed = false;
+    for (bool first_attempt = true; !processed && (first_attempt || !stop.load()); first_attempt = false) {
+      try {
+        if (!connection || !connection->is_open()) connection = db::Connect(config_.database);
+        const SettingsLookup settings = [this, &connection](std::int64_t project_id) -> const ProjectSettings& {
+          return settings_.Get(*connection, project_id);
+        };
+        pending.skipped = 0;
+        pending.write = ProcessBatch(records, settings, pending.skipped);
+        processed = true;
+      } catch (const std::exception& e) {
+        spdlog::warn("reading project settings failed ({}); retrying in {} ms", e.what(), backoff.count());
+        metrics_.database_retries.Inc();
+        connection.reset();
+        SleepUnlessStopped(backoff, stop);
+        backoff = std::min(backoff * 2, config_.max_db_backoff);
+      }
+    }
+    records.clear();  // everything the write needs was copied out
+    if (!processed || !handover.Put(std::move(pending))) break;
+  }
+}
+
+void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop) {
+  std::unique_ptr<pqxx::connection> connection;
+  while (std::optional<PendingBatch> pending = handover.Take()) {
+    // Retry until the batch is durable. A stop request still lets the batch be written once; only
+    // a failing database makes the writer leave without committing offsets (and without writing
+    // the batches after it), and then the group delivers them again and the idempotent writes
+    // absorb the replay.
     auto backoff = std::chrono::milliseconds(100);
     bool written = false;
     BatchResult result;
@@ -90,15 +245,7 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
           connection = db::Connect(config_.database);
           PrepareStatements(*connection);
         }
-        // Processed inside the retry: processing needs the projects' settings from the database.
-        std::uint64_t skipped = 0;
-        const SettingsLookup settings = [this, &connection](std::int64_t project_id) -> const ProjectSettings& {
-          return settings_.Get(*connection, project_id);
-        };
-        BatchWrite batch = ProcessBatch(records, settings, skipped);
-        result = WriteBatch(*connection, batch);
-        totals_.skipped += skipped;
-        metrics_.events.With({"skipped"}).Inc(skipped);
+        result = WriteBatch(*connection, pending->write);
         written = true;
       } catch (const pqxx::in_doubt_error& e) {
         // The commit may or may not have happened; replaying is safe either way.
@@ -112,14 +259,19 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
         backoff = std::min(backoff * 2, config_.max_db_backoff);
       }
     }
-    if (!written) break;
+    if (!written) {
+      handover.GiveUp();
+      return;
+    }
 
-    consumer.Commit(records);
+    consumer.Commit(pending->offsets);
+    handover.Done();
     metrics_.batch_seconds.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->consumed).count());
     metrics_.batches.Inc();
     metrics_.events.With({"inserted"}).Inc(result.inserted);
     metrics_.events.With({"duplicate"}).Inc(result.duplicates);
+    metrics_.events.With({"skipped"}).Inc(pending->skipped);
     metrics_.events.With({"dead_lettered"}).Inc(result.dead_lettered);
     metrics_.transitions.With({"new"}).Inc(result.new_issues);
     metrics_.transitions.With({"regression"}).Inc(result.regressions);
@@ -127,15 +279,11 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
     ++totals_.batches;
     totals_.inserted += result.inserted;
     totals_.duplicates += result.duplicates;
+    totals_.skipped += pending->skipped;
     totals_.dead_lettered += result.dead_lettered;
     spdlog::info("batch committed: messages={} inserted={} duplicates={} new_issues={} dead_lettered={}",
-                 records.size(), result.inserted, result.duplicates, result.new_issues, result.dead_lettered);
+                 pending->messages, result.inserted, result.duplicates, result.new_issues, result.dead_lettered);
   }
-  consumer.Close();
-  spdlog::info("worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={}",
-               totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
-               consumer.Stats().offset_resets);
-  return 0;
 }
 
 }  // namespace rookery::worker

@@ -1,6 +1,9 @@
-// The worker loop: consume a batch → process → one database transaction → commit offsets.
-// Offsets are committed only after the database commit (at-least-once); writes are idempotent
-// (exactly-once effect). Database outages are retried with backoff and never skip a batch.
+// The worker loop: consume a batch → process → one database transaction → commit offsets, on two
+// threads: while the writer stores batch N and commits its offsets, the consuming thread consumes
+// and processes batch N+1 (and then waits: at most one batch waits for the writer). Offsets are
+// committed only after the database commit, batch by batch in order (at-least-once); writes are
+// idempotent (exactly-once effect). Database outages are retried with backoff and never skip a
+// batch.
 #pragma once
 
 #include <atomic>
@@ -30,6 +33,8 @@ struct WorkerMetrics {
   metrics::Histogram& batch_seconds;
 };
 
+class Handover;  // pipeline.cpp: the one-batch hand-over between the two threads
+
 class Pipeline {
  public:
   explicit Pipeline(WorkerConfig config, metrics::Registry& registry);
@@ -39,9 +44,14 @@ class Pipeline {
   const PipelineTotals& Totals() const { return totals_; }
 
  private:
+  // The calling thread: consume, process, hand over. Returns on stop or once the writer gave up.
+  void ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop);
+  // The writer thread: write each batch handed over, then commit its offsets.
+  void WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop);
+
   WorkerConfig config_;
-  PipelineTotals totals_;
-  RulesCache settings_;
+  PipelineTotals totals_;  // the writer's; read once Run has returned
+  RulesCache settings_;    // the consuming thread's
   WorkerMetrics metrics_;
   std::atomic<std::uint64_t> offset_resets_{0};
 };

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +26,10 @@ struct ConsumerOptions {
   /// Longest a batch may take (including database retries) before the group evicts this member.
   std::chrono::milliseconds max_poll_interval{300000};
   std::chrono::milliseconds session_timeout{10000};
+  /// Runs on the consuming thread (inside ConsumeBatch or Close) before partitions are revoked: a
+  /// caller that writes batches on another thread waits there for the batch in flight to commit
+  /// its offsets, so the partitions' next owner starts after it instead of replaying it.
+  std::function<void()> before_revoke;
 };
 
 /// One consumed record. Owns the underlying librdkafka message.
@@ -46,6 +52,10 @@ class Record {
   std::string topic_;
 };
 
+/// Where a batch leaves each of its partitions: its last offset + 1, by (topic, partition).
+using NextOffsets = std::map<std::pair<std::string, std::int32_t>, std::int64_t>;
+NextOffsets NextOffsetsOf(const std::vector<Record>& records);
+
 struct ConsumeStats {
   std::uint64_t offset_resets = 0;  // partitions whose position was reset: data the group never saw
 };
@@ -64,12 +74,16 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  /// Up to `max_records`, waiting at most `max_wait` in total. Rebalances happen inside this call,
-  /// i.e. between batches, when nothing uncommitted is in flight.
+  /// Up to `max_records`, waiting at most `max_wait` in total. Rebalances happen inside this call
+  /// (see ConsumerOptions::before_revoke).
   std::vector<Record> ConsumeBatch(std::size_t max_records, std::chrono::milliseconds max_wait);
-  /// Synchronously commits last offset + 1 for every partition in `records`. False on failure
+  /// Synchronously commits last offset + 1 for every partition in `records`; may be called from
+  /// another thread than ConsumeBatch (librdkafka is thread-safe). False on failure
   /// (e.g. the partitions were revoked): the records will be redelivered, which idempotent writes absorb.
   bool Commit(const std::vector<Record>& records);
+  /// The same from offsets kept instead of the records, so a caller can release the messages (and
+  /// the fetched buffers they keep alive) before its batch is durable.
+  bool Commit(const NextOffsets& offsets);
   /// Leaves the group cleanly (final revoke), so its partitions move at once.
   void Close();
 
