@@ -426,6 +426,7 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
   // unresolved once locked. Only the others (resolved or ignored, or changed meanwhile) are read
   // under the lock and go through Transition.
   std::vector<std::int64_t> ids;
+  ids.reserve(issues.size());
   for (const auto& [id, delta] : issues) ids.push_back(id);
   IssueCounts unresolved;
   for (const auto& [id, delta] : issues) unresolved.Add(id, delta, *events[delta.latest], false);
