@@ -48,9 +48,12 @@ class _Handler:
                 with sink.lock:
                     sink.abandoned += 1
                 return "451 client went away"
-        if sink.transient_failures > 0:
-            sink.transient_failures -= 1
-            return "451 4.3.0 try again later"
+        with sink.lock:
+            # Refusals are aimed at one recipient, so other tests' mail in flight cannot use them up.
+            for address in envelope.rcpt_tos:
+                if sink.refusals.get(address, 0) > 0:
+                    sink.refusals[address] -= 1
+                    return "451 4.3.0 try again later"
         with sink.lock:
             sink.mails.append(Mail(envelope.rcpt_tos, envelope.content))
         return "250 OK"
@@ -65,7 +68,7 @@ class MailSink:
         self.mails = []
         self.lock = threading.Lock()
         self.reply_delay = 0
-        self.transient_failures = 0
+        self.refusals = {}  # recipient -> how many more times to answer 451
         self.abandoned = 0
         self.data_started = threading.Event()
         self.controller = None

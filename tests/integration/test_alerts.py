@@ -169,10 +169,10 @@ class AlertsTest(StackTestCase):
 
     def test_temporary_smtp_refusals_are_retried(self):
         project = self.new_project("refusal")
-        self.smtp.transient_failures = 2
+        self.smtp.refusals[project["email"]] = 2
         self.send(project, "inventory sync lost its lock")
         [mail] = self.smtp.wait_for(project["email"], 1, timeout=60)
-        self.assertEqual(self.smtp.transient_failures, 0)
+        self.assertEqual(self.smtp.refusals[project["email"]], 0)
         self.assertEqual(self.stack.sql(f"SELECT status, attempts FROM alert_deliveries "
                                         f"WHERE project_id = {project['ROOKERY_PROJECT_ID']}"), [["sent", "3"]])
 
