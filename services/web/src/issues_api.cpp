@@ -207,8 +207,20 @@ std::optional<IssueRow> FindIssue(pqxx::transaction_base& tx, std::int64_t issue
   return ReadIssue(rows[0]);
 }
 
-http::Response JsonPage(std::string body, const std::string& public_url, std::string_view target,
-                        const PageLinks& links) {
+// One page of a keyset-paginated list: `items` (JSON) and their cursor positions in query order,
+// which is reversed when paging backward; `more` says whether the query found a row past the page.
+http::Response JsonPage(std::vector<std::string> items, std::vector<Cursor> positions, bool backward, bool more,
+                        const std::optional<Cursor>& requested, const std::string& public_url,
+                        std::string_view target) {
+  if (backward) {
+    std::reverse(items.begin(), items.end());
+    std::reverse(positions.begin(), positions.end());
+  }
+  std::string body = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) body += (i > 0 ? "," : "") + items[i];
+  body += "]";
+  const auto links = LinksForPage(requested, more, positions.empty() ? std::nullopt : std::optional(positions.front()),
+                                  positions.empty() ? std::nullopt : std::optional(positions.back()));
   http::Response response = http::MakeJsonResponse(http::Status::ok, std::move(body));
   response.set(bhttp::field::link, LinkHeader(public_url, target, links));
   return response;
@@ -339,20 +351,10 @@ http::Response ListIssues(pqxx::connection& connection, const Route& route, cons
     issues.push_back(ReadIssue(rows[i]));
     positions.push_back(Cursor{rows[i][25].as<std::int64_t>(), rows[i][0].as<std::string>(), false});
   }
-  if (backward) {
-    std::reverse(issues.begin(), issues.end());
-    std::reverse(positions.begin(), positions.end());
-  }
   if (period) AddStats(tx, *period, issues);
-  std::string body = "[";
-  for (std::size_t i = 0; i < issues.size(); ++i) {
-    if (i > 0) body += ",";
-    body += SerializeIssue(issues[i], public_url);
-  }
-  body += "]";
-  const auto links = LinksForPage(cursor, more, positions.empty() ? std::nullopt : std::optional(positions.front()),
-                                  positions.empty() ? std::nullopt : std::optional(positions.back()));
-  return JsonPage(std::move(body), public_url, target, links);
+  std::vector<std::string> items;
+  for (const auto& issue : issues) items.push_back(SerializeIssue(issue, public_url));
+  return JsonPage(std::move(items), std::move(positions), backward, more, cursor, public_url, target);
 }
 
 // -- updates --------------------------------------------------------------------------------------
@@ -655,16 +657,7 @@ http::Response IssueEvents(pqxx::connection& connection, const Route& route, con
     events.push_back(SerializeEvent(ReadEvent(rows[i])));
     positions.push_back(Cursor{rows[i][15].as<std::int64_t>(), rows[i][0].as<std::string>(), false});
   }
-  if (backward) {
-    std::reverse(events.begin(), events.end());
-    std::reverse(positions.begin(), positions.end());
-  }
-  std::string body = "[";
-  for (std::size_t i = 0; i < events.size(); ++i) body += (i > 0 ? "," : "") + events[i];
-  body += "]";
-  const auto links = LinksForPage(cursor, more, positions.empty() ? std::nullopt : std::optional(positions.front()),
-                                  positions.empty() ? std::nullopt : std::optional(positions.back()));
-  return JsonPage(std::move(body), public_url, target, links);
+  return JsonPage(std::move(events), std::move(positions), backward, more, cursor, public_url, target);
 }
 
 // -- hashes and unmerge ---------------------------------------------------------------------------
@@ -928,16 +921,7 @@ http::Response IssueTagValues(pqxx::connection& connection, const Route& route, 
     values.push_back(TagValueJson(route.tag_key, rows[i], 0));
     positions.push_back(Cursor{rows[i][1].as<std::int64_t>(), rows[i][0].as<std::string>(), false});
   }
-  if (backward) {
-    std::reverse(values.begin(), values.end());
-    std::reverse(positions.begin(), positions.end());
-  }
-  std::string body = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) body += (i > 0 ? "," : "") + values[i];
-  body += "]";
-  const auto links = LinksForPage(cursor, more, positions.empty() ? std::nullopt : std::optional(positions.front()),
-                                  positions.empty() ? std::nullopt : std::optional(positions.back()));
-  return JsonPage(std::move(body), public_url, target, links);
+  return JsonPage(std::move(values), std::move(positions), backward, more, cursor, public_url, target);
 }
 
 }  // namespace
