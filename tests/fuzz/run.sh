@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes one target for N minutes with ASan+UBSan (docs/fuzzing.md):
-#   tests/fuzz/run.sh <envelope|auth|decompress|store_body> [minutes, default 10] [libFuzzer flags...]
+#   tests/fuzz/run.sh <envelope|auth|decompress|store_body|event_json> [minutes, default 10] [libFuzzer flags...]
 # Configures build-fuzz/ with clang on first use and builds only that target. New coverage goes to
 # build-fuzz/fuzz-corpus/<target>/ (the checked-in seeds are read, never written), crashes to
 # build-fuzz/fuzz-artifacts/<target>/.
@@ -13,8 +13,8 @@ target="${1:-}"
 minutes="${2:-10}"
 shift $(($# < 2 ? $# : 2))
 case "$target" in
-  envelope | auth | decompress | store_body) ;;
-  *) echo "usage: $0 <envelope|auth|decompress|store_body> [minutes] [libFuzzer flags...]" >&2; exit 2 ;;
+  envelope | auth | decompress | store_body | event_json) ;;
+  *) echo "usage: $0 <envelope|auth|decompress|store_body|event_json> [minutes] [libFuzzer flags...]" >&2; exit 2 ;;
 esac
 
 if [ ! -f "$BUILD/build.ninja" ]; then

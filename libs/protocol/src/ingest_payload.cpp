@@ -1,119 +1,34 @@
 #include "rookery/protocol/ingest_payload.hpp"
 
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
-
+#include "event_json_scan.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/protocol/envelope.hpp"
-#include "rookery/protocol/json_limits.hpp"
 
 namespace rookery::protocol {
 namespace {
 
-// Validates a whole JSON document and remembers the top-level "event_id" string, without building
-// a DOM: the relay only needs to know the body is a JSON object and which id to answer with.
-class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventIdScanner> {
- public:
-  bool Default() {
-    if (depth_ == 0) top_level_is_object_ = false;
-    expect_event_id_ = false;
-    return true;
-  }
-  bool String(const char* text, rapidjson::SizeType length, bool) {
-    if (expect_event_id_) event_id_.assign(text, length);
-    if (depth_ == 0) top_level_is_object_ = false;
-    expect_event_id_ = false;
-    return true;
-  }
-  bool Null() {
-    if (expect_event_id_) event_id_null_ = true;
-    expect_event_id_ = false;
-    return true;
-  }
-  bool Key(const char* text, rapidjson::SizeType length, bool) {
-    expect_event_id_ = depth_ == 1 && std::string_view(text, length) == "event_id";
-    if (expect_event_id_) has_event_id_key_ = true;
-    return true;
-  }
-  bool StartObject() {
-    if (depth_ == 0) top_level_is_object_ = true;
-    if (expect_event_id_) event_id_is_string_ = false;
-    expect_event_id_ = false;
-    return Descend();
-  }
-  bool EndObject(rapidjson::SizeType) {
-    --depth_;
-    return true;
-  }
-  bool StartArray() {
-    if (depth_ == 0) top_level_is_object_ = false;
-    if (expect_event_id_) event_id_is_string_ = false;
-    expect_event_id_ = false;
-    return Descend();
-  }
-  bool EndArray(rapidjson::SizeType) {
-    --depth_;
-    return true;
-  }
-  // Numbers and booleans as event_id are not strings.
-  bool Bool(bool) { return Scalar(); }
-  bool Int(int) { return Scalar(); }
-  bool Uint(unsigned) { return Scalar(); }
-  bool Int64(std::int64_t) { return Scalar(); }
-  bool Uint64(std::uint64_t) { return Scalar(); }
-  bool Double(double) { return Scalar(); }
-
-  bool too_deep_ = false;
-  bool top_level_is_object_ = false;
-  bool has_event_id_key_ = false;
-  bool event_id_null_ = false;
-  bool event_id_is_string_ = true;
-  std::string event_id_;  // empty when absent or null
-
- private:
-  bool Scalar() {
-    if (expect_event_id_) event_id_is_string_ = false;
-    if (depth_ == 0) top_level_is_object_ = false;
-    expect_event_id_ = false;
-    return true;
-  }
-  bool Descend() {
-    if (++depth_ > static_cast<int>(kMaxJsonDepth)) {
-      too_deep_ = true;
-      return false;  // stops the parse
-    }
-    return true;
-  }
-  int depth_ = 0;
-  bool expect_event_id_ = false;
-};
-
 // Parses an event JSON object and returns its event_id (nullopt if it has none).
 Expected<std::optional<EventId>, IngestError> ReadEventObject(std::string_view json) {
-  EventIdScanner scanner;
-  rapidjson::Reader reader;
-  // Reads the view in place (an envelope item is a view into the envelope, so no copy).
-  rapidjson::MemoryStream stream(json.data(), json.size());
-  // Python SDKs can emit bare NaN/Infinity; accept them rather than lose the event. Iterative, and
-  // depth-capped by the scanner: the body is untrusted. The whole text must be one value: a NUL
-  // inside it reads as the end of input, hence the position check.
-  const auto result = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseIterativeFlag>(stream, scanner);
-  const bool consumed_all = stream.Tell() == json.size();
-  if (scanner.too_deep_) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
+  using Verdict = internal::EventJsonScan::Verdict;
+  std::string event_id_storage;
+  internal::EventJsonScan scan = internal::ScanEventJson(json);
+  if (scan.verdict == Verdict::kUndecided) scan = internal::ReadEventJson(json, event_id_storage);
+  switch (scan.verdict) {
+    case Verdict::kTooDeep: return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "JSON nested too deep"));
+    case Verdict::kInvalid:
+    case Verdict::kUndecided:
+      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "body is not valid JSON"));
+    case Verdict::kNotObject:
+      return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, "event must be a JSON object"));
+    case Verdict::kObject: break;
   }
-  if (result.IsError() || !consumed_all || !scanner.top_level_is_object_) {
-    return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadJson, result.IsError() || !consumed_all
-                                                                         ? "body is not valid JSON"
-                                                                         : "event must be a JSON object"));
-  }
-  if (!scanner.has_event_id_key_ || scanner.event_id_null_) {
+  if (!scan.has_event_id_key || scan.event_id_null) {
     return std::optional<EventId>{};
   }
-  if (!scanner.event_id_is_string_) {
+  if (!scan.event_id_is_string) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }
-  auto id = EventId::Parse(scanner.event_id_);
+  auto id = EventId::Parse(scan.event_id);
   if (!id) {
     return MakeUnexpected(MakeIngestError(IngestErrorCode::kBadEventId, "invalid event id"));
   }
