@@ -21,6 +21,8 @@ import urllib.request
 import unittest
 import uuid
 
+import zstandard
+
 BUILD_DIR = os.environ.get("ROOKERY_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 ADMIN_URL = os.environ.get("ROOKERY_TEST_DATABASE_ADMIN_URL", "")
 PYTHON = "/usr/bin/python3"  # Debian's interpreter: it has python3-sentry-sdk 1.9.10
@@ -217,6 +219,14 @@ class Stack:
         out = subprocess.run(["psql", self.database_url, "-v", "ON_ERROR_STOP=1", "-qAtF", "\t", "-c", query],
                              check=True, capture_output=True, text=True, timeout=60).stdout
         return [line.split("\t") for line in out.splitlines() if line]
+
+    def stored_events(self, where="true"):
+        """The stored events' JSON documents (decompressed from `payload`, or `data` for rows from
+        before migration 0011) with their issue ids: [(issue_id, event_dict), ...]."""
+        rows = self.sql(f"SELECT issue_id, encode(payload, 'hex'), data::text FROM events WHERE {where}")
+        decompressor = zstandard.ZstdDecompressor()
+        return [(issue_id, json.loads(decompressor.decompress(bytes.fromhex(payload)) if payload else data))
+                for issue_id, payload, data in rows]
 
     def log_text(self, name):
         with open(self.logs[name], "r", errors="replace") as f:

@@ -15,6 +15,7 @@
 #include "rookery/core/env.hpp"
 #include "rookery/core/md5.hpp"
 #include "rookery/core/strings.hpp"
+#include "rookery/db/event_payload.hpp"
 #include "rookery/notify/payloads.hpp"
 #include "rookery/notify/unsubscribe.hpp"
 
@@ -94,8 +95,9 @@ void PrepareAll(pqxx::connection& c) {
             "              >= array_position(ARRAY['debug','info','warning','error','fatal'], $4)) "
             // Every tag filter must hold for the event itself; SDKs send tags as an object or pairs.
             "AND NOT EXISTS (SELECT 1 FROM jsonb_each_text($6::jsonb) f WHERE NOT ("
-            "  e.data->'tags'->>f.key = f.value OR "
-            "  coalesce(e.data->'tags' @> jsonb_build_array(jsonb_build_array(f.key, f.value)), false))) "
+            "  coalesce(e.tags, e.data->'tags')->>f.key = f.value OR "
+            "  coalesce(coalesce(e.tags, e.data->'tags') @> jsonb_build_array(jsonb_build_array(f.key, f.value)), "
+            "false))) "
             "GROUP BY e.issue_id HAVING count(*) > $5");
   c.prepare(kWaitingChannels,
             "SELECT n.project_id, n.channel, "
@@ -135,7 +137,7 @@ void PrepareAll(pqxx::connection& c) {
             "SELECT id, short_id, title, culprit, level, times_seen, user_count FROM issues "
             "WHERE project_id = $1 AND id = $2");
   c.prepare(kLatestEvent,
-            "SELECT data::text FROM events WHERE project_id = $1 AND issue_id = $2 "
+            "SELECT data::text, payload FROM events WHERE project_id = $1 AND issue_id = $2 "
             "ORDER BY received_at DESC LIMIT 1");
   c.prepare(kRuleTarget,
             "SELECT coalesce(webhook_url, ''), coalesce(webhook_secret, ''), coalesce(slack_url, '') "
@@ -565,7 +567,7 @@ void AlertEngine::State::SendDue(pqxx::connection& connection, AlertRound& round
         issue.url = IssueUrl(delivery[8].as<std::string>(), r[0].as<std::int64_t>());
         if (issues.size() < kStackIssues) {
           const auto event = tx.exec_prepared(kLatestEvent, project_id, r[0].as<std::int64_t>());
-          if (!event.empty()) issue.stack = StackPreview(event[0][0].c_str());
+          if (!event.empty()) issue.stack = StackPreview(db::EventJson(event[0][0], event[0][1]).c_str());
         }
         ids.push_back(r[0].as<std::int64_t>());
         issues.push_back(std::move(issue));

@@ -17,6 +17,7 @@
 #include "pagination.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
+#include "rookery/db/event_payload.hpp"
 #include "rookery/http/response.hpp"
 #include "rookery/normalize/event.hpp"
 #include "rules_api.hpp"
@@ -85,7 +86,7 @@ constexpr const char* kEventColumns =
     "replace(e.event_id::text, '-', ''), e.issue_id, e.project_id, e.title, e.culprit, e.platform, e.level, "
     "e.environment, e.release, e.sdk_name, e.sdk_version, coalesce(host(e.client_ip), ''), "
     "(extract(epoch FROM e.timestamp) * 1000)::bigint, (extract(epoch FROM e.received_at) * 1000)::bigint, "
-    "e.data::text";
+    "e.data::text, e.payload";
 // Microseconds since the epoch, exact: cursors compare in the columns' own precision.
 constexpr const char* kMicrosFromParam = "(timestamptz 'epoch' + %::bigint * interval '1 microsecond')";
 
@@ -181,23 +182,24 @@ IssueRow ReadIssue(const pqxx::row& r) {
   return issue;
 }
 
-EventRow ReadEvent(const pqxx::row& r) {
+// `first`: the column the event's own columns (kEventColumns) start at.
+EventRow ReadEvent(const pqxx::row& r, int first = 0) {
   EventRow event;
-  event.event_id = r[0].as<std::string>();
-  event.issue_id = r[1].as<std::int64_t>();
-  event.project_id = r[2].as<std::int64_t>();
-  event.title = r[3].as<std::string>();
-  event.culprit = r[4].as<std::string>();
-  event.platform = r[5].as<std::string>();
-  event.level = r[6].as<std::string>();
-  event.environment = r[7].as<std::string>();
-  event.release = r[8].as<std::string>();
-  event.sdk_name = r[9].as<std::string>();
-  event.sdk_version = r[10].as<std::string>();
-  event.client_ip = r[11].as<std::string>();
-  event.timestamp_ms = r[12].as<std::int64_t>();
-  event.received_ms = r[13].as<std::int64_t>();
-  event.data_json = r[14].as<std::string>();
+  event.event_id = r[first + 0].as<std::string>();
+  event.issue_id = r[first + 1].as<std::int64_t>();
+  event.project_id = r[first + 2].as<std::int64_t>();
+  event.title = r[first + 3].as<std::string>();
+  event.culprit = r[first + 4].as<std::string>();
+  event.platform = r[first + 5].as<std::string>();
+  event.level = r[first + 6].as<std::string>();
+  event.environment = r[first + 7].as<std::string>();
+  event.release = r[first + 8].as<std::string>();
+  event.sdk_name = r[first + 9].as<std::string>();
+  event.sdk_version = r[first + 10].as<std::string>();
+  event.client_ip = r[first + 11].as<std::string>();
+  event.timestamp_ms = r[first + 12].as<std::int64_t>();
+  event.received_ms = r[first + 13].as<std::int64_t>();
+  event.data_json = db::EventJson(r[first + 14], r[first + 15]);
   return event;
 }
 
@@ -655,7 +657,7 @@ http::Response IssueEvents(pqxx::connection& connection, const Route& route, con
   std::vector<Cursor> positions;
   for (int i = 0; i < std::min<int>(*limit, static_cast<int>(rows.size())); ++i) {
     events.push_back(SerializeEvent(ReadEvent(rows[i])));
-    positions.push_back(Cursor{rows[i][15].as<std::int64_t>(), rows[i][0].as<std::string>(), false});
+    positions.push_back(Cursor{rows[i][16].as<std::int64_t>(), rows[i][0].as<std::string>(), false});
   }
   return JsonPage(std::move(events), std::move(positions), backward, more, cursor, public_url, target);
 }
@@ -673,23 +675,7 @@ http::Response ListHashes(pqxx::connection& connection, const Route& route, cons
     if (row[1].is_null()) {
       body += "null";
     } else {
-      EventRow e;
-      e.event_id = row[1].as<std::string>();
-      e.issue_id = row[2].as<std::int64_t>();
-      e.project_id = row[3].as<std::int64_t>();
-      e.title = row[4].as<std::string>();
-      e.culprit = row[5].as<std::string>();
-      e.platform = row[6].as<std::string>();
-      e.level = row[7].as<std::string>();
-      e.environment = row[8].as<std::string>();
-      e.release = row[9].as<std::string>();
-      e.sdk_name = row[10].as<std::string>();
-      e.sdk_version = row[11].as<std::string>();
-      e.client_ip = row[12].as<std::string>();
-      e.timestamp_ms = row[13].as<std::int64_t>();
-      e.received_ms = row[14].as<std::int64_t>();
-      e.data_json = row[15].as<std::string>();
-      body += SerializeEvent(e);
+      body += SerializeEvent(ReadEvent(row, 1));
     }
     body += "}";
   }
@@ -729,7 +715,7 @@ void RecomputeAggregates(pqxx::transaction_base& tx, std::int64_t project_id, st
       normalize::Context context;
       context.received_at_ms = received_ms;
       context.scrubbing.enabled = false;  // stored events are scrubbed already
-      auto event = normalize::NormalizeEvent(row[4].as<std::string>(), context);
+      auto event = normalize::NormalizeEvent(db::EventJson(row[4], row[5]), context);
       if (!event) continue;
       if (const std::string key = UserKey(event->user); !key.empty()) {
         auto [it, inserted] = users.emplace(key, received_ms);
@@ -1076,7 +1062,7 @@ void PrepareIssuesApi(pqxx::connection& c) {
   c.prepare(kEventBatch,
             "SELECT (extract(epoch FROM received_at) * 1000000)::bigint, replace(event_id::text, '-', ''), "
             "(extract(epoch FROM received_at) * 1000)::bigint, (extract(epoch FROM timestamp) * 1000)::bigint, "
-            "data::text FROM events WHERE project_id = $1 AND issue_id = $2 "
+            "data::text, payload FROM events WHERE project_id = $1 AND issue_id = $2 "
             "AND (received_at, event_id) > (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid) "
             "ORDER BY received_at, event_id LIMIT $5");
   c.prepare(kInsertUsers,

@@ -13,6 +13,7 @@
 #include <rapidjson/writer.h>
 
 #include "rookery/core/time.hpp"
+#include "rookery/db/event_payload.hpp"
 
 namespace rookery::worker {
 namespace {
@@ -35,9 +36,10 @@ constexpr const char* kCountHours = "worker_count_hours";
 constexpr const char* kAddActivities = "worker_add_activities";
 
 // In the order of RenderEventRow's fields, the issue id last.
-const std::vector<std::string> kEventColumns = {
-    "project_id",  "event_id", "day",      "received_at", "timestamp", "platform", "level", "title",   "culprit",
-    "environment", "release",  "sdk_name", "sdk_version", "client_ip", "hashes",   "data",  "issue_id"};
+const std::vector<std::string> kEventColumns = {"project_id", "event_id", "day",         "received_at", "timestamp",
+                                                "platform",   "level",    "title",       "culprit",     "environment",
+                                                "release",    "sdk_name", "sdk_version", "client_ip",   "hashes",
+                                                "data",       "payload",  "tags",        "issue_id"};
 constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
@@ -80,6 +82,24 @@ void AppendCopyField(std::string& line, std::string_view text) {
   }
   line.append(text.data() + start, text.size() - start);
   line += '\t';
+}
+
+// The payload column: the event JSON compressed here, where the processing stage runs in
+// parallel with the database, and sent as COPY's hex bytea (migration 0011).
+bool AppendCompressedPayload(std::string& line, std::string_view json) {
+  thread_local std::string compressed;
+  if (!db::CompressEventPayload(json, compressed)) return false;
+  static constexpr char kHex[] = "0123456789abcdef";
+  line += "\\\\x";  // the text `\\x`: COPY unescapes it to bytea's hex prefix `\x`
+  const std::size_t at = line.size();
+  line.resize(at + 2 * compressed.size());
+  for (std::size_t i = 0; i < compressed.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(compressed[i]);
+    line[at + 2 * i] = kHex[byte >> 4];
+    line[at + 2 * i + 1] = kHex[byte & 0x0F];
+  }
+  line += '\t';
+  return true;
 }
 
 // Returns the issue that owns the event's primary hash, creating it if no issue does.
@@ -506,7 +526,14 @@ void RenderEventRow(ProcessedEvent& processed) {
     AppendCopyField(line, processed.client_ip);
   }
   AppendCopyField(line, TextArray(processed.grouping.hashes));
-  AppendCopyField(line, event.storable_json);
+  const std::size_t before_payload = line.size();
+  line += "\\N\t";  // data: only rows from before migration 0011 have it
+  if (!AppendCompressedPayload(line, event.storable_json)) {
+    line.resize(before_payload);
+    AppendCopyField(line, event.storable_json);
+    line += "\\N\t";
+  }
+  AppendCopyField(line, TagsJson(processed));
 }
 
 void PrepareStatements(pqxx::connection& connection) {
