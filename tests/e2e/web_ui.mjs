@@ -298,6 +298,7 @@ const scenarios = {
     result.inviteLink = (await page.getByTestId("invite-link").innerText()).trim();
     const row = page.locator(".table tbody tr", { hasText: args.email });
     await row.getByText("invited", { exact: true }).waitFor();
+    await shot(page, "settings-invitation");
     step("member invited");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/login\//);
