@@ -154,6 +154,13 @@ class PasswordLinksTest(unittest.TestCase):
         self.assertEqual(refused.status, 400, refused)
         self.assertEqual(self.owner.put(f"/api/0/organizations/{self.org}/members/{member_id}/",
                                         {"reinvite": "yes"}).status, 400)
+        # A month after they died, cron deletes the links and their mail rows.
+        self.stack.sql(f"UPDATE password_links SET expires_at = now() - interval '31 days' "
+                       f"WHERE user_id = (SELECT id FROM users WHERE email = '{email}')")
+        wait_for(lambda: self.stack.sql(f"SELECT count(*) FROM password_links WHERE user_id = "
+                                        f"(SELECT id FROM users WHERE email = '{email}')") == [["0"]], 10,
+                 message="old links pruned")
+        self.assertEqual(self.check(LINK.fullmatch(second).group(2)).status, 404)
 
     # -- forgot password --------------------------------------------------------------------------------
     def test_reset_flow_and_no_enumeration(self):

@@ -15,6 +15,7 @@ constexpr const char* kCancel = "account_mail_cancel";
 constexpr const char* kSent = "account_mail_sent";
 constexpr const char* kRetry = "account_mail_retry";
 constexpr const char* kFailed = "account_mail_failed";
+constexpr const char* kPrune = "account_mail_prune";
 
 std::string Paragraphs(const std::vector<std::string>& lines) {
   std::string html;
@@ -79,6 +80,10 @@ void PrepareAccountMail(pqxx::connection& c) {
   c.prepare(kFailed,
             "UPDATE account_mails SET status = 'failed', link = NULL, attempts = attempts + 1, last_error = $2 "
             "WHERE id = $1");
+  // Dead links (and their mail) are kept a month for questions like "did the invitation go out?".
+  c.prepare(kPrune,
+            "DELETE FROM password_links WHERE id IN (SELECT id FROM password_links "
+            "WHERE expires_at < now() - interval '30 days' LIMIT 1000)");
 }
 
 AccountMailRound SendAccountMail(pqxx::connection& connection, const notify::SmtpSender& smtp,
@@ -86,8 +91,10 @@ AccountMailRound SendAccountMail(pqxx::connection& connection, const notify::Smt
   AccountMailRound round;
   pqxx::result due;
   {
-    pqxx::read_transaction tx(connection);
+    pqxx::work tx(connection);
+    tx.exec_prepared(kPrune);
     due = tx.exec_prepared(kDue);
+    tx.commit();
   }
   for (const auto& row : due) {
     const auto id = row[0].as<std::int64_t>();

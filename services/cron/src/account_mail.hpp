@@ -2,7 +2,7 @@
 // set-password link that rookery-web queued in account_mails. Sent by the alert leader before its
 // alert work (a person is waiting for it), retried like alert mail, and never sent once its link
 // was used, replaced or has expired. The link leaves the database with the mail: the row's copy is
-// cleared whatever the outcome.
+// cleared whatever the outcome. Links dead for 30 days are deleted, with their mail rows.
 #pragma once
 
 #include <chrono>
