@@ -4,7 +4,13 @@
 //   token: sign in with an API token, open a project's issues, open an issue, resolve it
 //   xss:   open an issue whose event carries markup, record dialogs and injected elements
 //   settings: project settings (retention, a sensitive field) saved and reloaded, the server's
-//          400 shown, an alert rule created, alert mail turned off in the account settings
+//          400 shown, an alert rule created, edited and another deleted, alert mail turned off in
+//          the account settings
+//   searchmerge: a level: search and a free-text search narrow the issue list; two issues
+//          selected and merged leave one, with the events of both
+//   invite: an admin invites a member in the organization settings and reads the link; the link
+//          opened signed out sets the password and signs in; "Forgot password?" asks for a reset
+//   reset: a reset link (from the mail) sets a new password; opened again it is refused
 //   full:  first-run setup, sign out and in, create a Python project, send an error with the DSN
 //          the page shows, see the issue and its stack trace, resolve it
 import { spawnSync } from "node:child_process";
@@ -189,8 +195,34 @@ const scenarios = {
     const rule = page.locator(`li.rule[data-rule="${args.ruleName}"]`);
     await rule.waitFor();
     result.ruleText = await rule.innerText();
-    await shot(page, "settings-alerts");
     step("alert rule created");
+    // Edit it: renamed, limited to an environment, a second address, switched off.
+    await rule.getByRole("button", { name: "Edit" }).click();
+    const editForm = page.getByRole("form", { name: `Edit alert rule ${args.ruleName}` });
+    result.editFormLoaded = {
+      name: await editForm.locator('input[name="ruleName"]').inputValue(),
+      regression: await editForm.locator('input[name="regression"]').isChecked(),
+      level: await editForm.locator('select[name="level"]').inputValue(),
+      emailAddress: await editForm.locator('input[name="emailAddress"]').inputValue(),
+    };
+    await editForm.locator('input[name="ruleName"]').fill(args.ruleNewName);
+    await editForm.locator('input[name="environment"]').fill("production");
+    await editForm.locator('input[name="emailAddress"]').fill(`${args.ruleEmail}, ${args.ruleEmail2}`);
+    await editForm.locator('input[name="enabled"]').uncheck();
+    await editForm.getByRole("button", { name: "Save rule" }).click();
+    const edited = page.locator(`li.rule[data-rule="${args.ruleNewName}"]`);
+    await edited.waitFor();
+    await editForm.waitFor({ state: "detached" });
+    result.editedRuleText = await edited.innerText();
+    step("alert rule edited");
+    // Delete another one (made through the API): two clicks, no dialog.
+    const doomed = page.locator(`li.rule[data-rule="${args.doomedRule}"]`);
+    await doomed.getByRole("button", { name: "Delete" }).click();
+    await doomed.getByRole("button", { name: "Really delete?" }).click();
+    await doomed.waitFor({ state: "detached" });
+    result.rulesAfterDelete = await page.locator("li.rule").evaluateAll((els) => els.map((e) => e.getAttribute("data-rule")));
+    await shot(page, "settings-alerts");
+    step("alert rule deleted");
 
     await page.locator("a.who").click();
     await page.waitForURL(/\/settings\/account\/$/);
@@ -216,6 +248,115 @@ const scenarios = {
     result.orgMembers = await page.locator(".table tbody tr").count();
     await shot(page, "settings-organization");
     step("organization settings shown");
+  },
+
+  async searchmerge(page) {
+    await signInWithToken(page);
+    await openProject(page);
+    const rows = page.locator(".issue-row[data-issue-id]");
+    const search = async (query) => {
+      await page.locator('input[name="query"]').fill(query);
+      await page.locator('input[name="query"]').press("Enter");
+      await page.waitForURL((url) => new URL(url).searchParams.get("query") === query);
+    };
+    // Until the list shows exactly `count` rows, each matching `text` (the list refetches).
+    const waitRows = async (count, text) => {
+      for (let attempt = 0; attempt < 60; attempt++) {
+        const texts = await rows.allInnerTexts();
+        if (texts.length === count && texts.every((t) => t.includes(text))) return texts;
+        await page.waitForTimeout(250);
+      }
+      throw new Error(`expected ${count} issue rows with ${text}, saw ${JSON.stringify(await rows.allInnerTexts())}`);
+    };
+    await search(`level:warning ${args.marker}`);
+    result.levelSearch = await waitRows(1, args.marker);
+    step("level search");
+    await search(args.mergeMarker);
+    result.textSearch = await waitRows(2, args.mergeMarker);
+    await shot(page, "issues-search");
+    step("free-text search");
+    for (const row of await rows.all()) await row.locator('input[type="checkbox"]').check();
+    await page.getByRole("button", { name: "Merge", exact: true }).click();
+    result.afterMerge = await waitRows(1, args.mergeMarker);
+    const merged = rows.first();
+    result.mergedEvents = (await merged.locator(".col-num").nth(0).innerText()).trim();
+    step("merged");
+    await merged.locator("a.issue-title").click();
+    await page.waitForURL(/\/organizations\/[^/]+\/issues\/\d+\//);
+    result.mergedIssueId = new URL(page.url()).pathname.split("/")[4];
+    await page.getByTestId("event-count").waitFor();
+    result.mergedIssueEvents = (await page.getByTestId("event-count").innerText()).trim();
+    step("merged issue opened");
+  },
+
+  async invite(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/settings/`);
+    const form = page.getByRole("form", { name: "Invite a member" });
+    await form.locator('input[type="email"]').fill(args.email);
+    await form.getByRole("button", { name: "Invite" }).click();
+    result.inviteLink = (await page.getByTestId("invite-link").innerText()).trim();
+    const row = page.locator(".table tbody tr", { hasText: args.email });
+    await row.getByText("invited", { exact: true }).waitFor();
+    await shot(page, "settings-invitation");
+    step("member invited");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login\//);
+    await page.goto(result.inviteLink);
+    const choose = page.getByRole("form", { name: "Choose a password" });
+    await choose.waitFor();
+    result.invitePage = {
+      heading: await page.locator("h1").innerText(),
+      subtitle: await page.locator(".auth-card p.muted").first().innerText(),
+      email: await choose.locator('input[name="email"]').inputValue(),
+    };
+    await shot(page, "accept-invite");
+    await choose.locator('input[name="password"]').fill(args.password);
+    await choose.locator('input[name="repeat"]').fill(`${args.password}x`);
+    await choose.getByRole("button", { name: /Set password/ }).click();
+    result.mismatch = (await page.getByRole("alert").innerText()).trim();
+    await choose.locator('input[name="repeat"]').fill(args.password);
+    await choose.getByRole("button", { name: /Set password/ }).click();
+    await page.waitForURL((url) => !new URL(url).pathname.startsWith("/accept/"));
+    result.me = await page.evaluate(() => fetch("/api/0/users/me/").then((r) => r.json()));
+    step("password set, signed in");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login\//);
+    await page.getByRole("link", { name: "Forgot password?" }).click();
+    await page.waitForURL(/\/forgot-password\//);
+    await page.locator('input[name="email"]').fill(args.email);
+    await shot(page, "forgot-password");
+    await page.getByRole("button", { name: "Send me a link" }).click();
+    result.forgotAnswer = (await page.getByRole("status").innerText()).trim();
+    step("reset asked for");
+  },
+
+  async reset(page) {
+    await page.goto(args.link);
+    const choose = page.getByRole("form", { name: "Choose a password" });
+    await choose.waitFor();
+    result.resetHeading = await page.locator("h1").innerText();
+    await choose.locator('input[name="password"]').fill(args.password);
+    await choose.locator('input[name="repeat"]').fill(args.password);
+    await choose.getByRole("button", { name: "Save and sign in" }).click();
+    await page.waitForURL((url) => !new URL(url).pathname.startsWith("/reset/"));
+    result.me = await page.evaluate(() => fetch("/api/0/users/me/").then((r) => r.json()));
+    step("new password set");
+    await page.goto(args.link);
+    await page.getByRole("heading", { name: "This link does not work" }).waitFor();
+    result.reusedLink = (await page.getByRole("alert").innerText()).trim();
+    step("used link refused");
+    // The refused page has no sign-out button: sign out through the API, then in with the form.
+    await page.evaluate(() => {
+      const csrf = document.cookie.split("; ").find((c) => c.startsWith("rookery_csrf="))?.split("=")[1] ?? "";
+      return fetch("/api/0/auth/logout/", { method: "POST", headers: { "X-CSRFToken": csrf } });
+    });
+    await page.goto(`${args.base}/login/`);
+    await page.locator('input[type="email"]').fill(args.email);
+    await page.locator('input[type="password"]').fill(args.password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL((url) => !new URL(url).pathname.startsWith("/login"));
+    step("signed in with the new password");
   },
 
   async xss(page) {

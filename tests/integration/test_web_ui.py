@@ -7,8 +7,13 @@ against a real stack: rookery-web serves web/dist, a real SDK sends the errors.
 - XssTest: an event whose message, exception value and tag hold markup renders it as text: no
   dialog, no injected element.
 - SettingsTest: project settings (retention days, a sensitive field) saved in the UI, reloaded and
-  seen through the API; the server's 400 shown by the form; an alert rule created in the UI; alert
-  mail turned off in the account settings.
+  seen through the API; the server's 400 shown by the form; an alert rule created, edited and
+  another deleted in the UI; alert mail turned off in the account settings.
+- SearchMergeTest: a level: search and a free-text search narrow the issue list to the matching
+  issues; two issues selected and merged leave one holding the events of both (UI and API).
+- PasswordLinksUiTest: an admin invites a member in the UI; the mailed link (the same the UI
+  showed) sets a password and signs in; "Forgot password?" mails a reset link, which sets a new
+  password once and is refused the second time.
 - NewUserPathTest: first-run setup → sign in → create a Python project → the instructions show the
   DSN → a real SDK sends an error with it → the issue and its stack trace → resolve. Needs the
   accounts API; skipped while GET /api/0/auth/setup/ answers 404.
@@ -20,12 +25,15 @@ the test's temporary directory.
 import gzip
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 
-from rookery_stack import PYTHON, StackTestCase, http_request, wait_for
+from mail_sink import MailSink
+from rookery_stack import PYTHON, StackTestCase, free_port, http_request, wait_for
 from test_real_clients import CHROMIUM, ensure_node_clients
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -37,6 +45,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; frame-ancestors 'none'")
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
+SMTP_PORT = free_port()
 
 
 def ensure_ui_built():
@@ -83,6 +92,13 @@ class WebUiTestCase(StackTestCase):
         self.assertEqual(outcome["cspViolations"], [], outcome["console"])
         self.assertEqual(outcome["pageErrors"], [])
         return outcome
+
+    def api_write(self, method, path, body):
+        response = http_request(f"{self.base}{path}", data=json.dumps(body).encode(), method=method,
+                                headers={"Authorization": f"Bearer {self.token}",
+                                         "Content-Type": "application/json"})
+        self.assertLess(response.status, 300, response.body)
+        return response.json()
 
     def send_app_error(self, tag="payment"):
         result = subprocess.run([PYTHON, APP, tag], env=dict(os.environ, ROOKERY_TEST_DSN=self.stack.dsn),
@@ -226,8 +242,16 @@ class SettingsTest(WebUiTestCase):
         marker = f"card_pin_{int(time.time())}"
         rule_name = f"Regressions {marker}"
         self.assertTrue(self.stack.api("/api/0/users/me/notifications/")["emailAlerts"])
+        rules_path = f"/api/0/projects/{self.org}/{self.project}/rules/"
+        doomed = f"Delete me {marker}"
+        self.api_write("POST", rules_path, {
+            "name": doomed, "actionMatch": "any", "filterMatch": "all", "frequency": 30,
+            "conditions": [{"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"}],
+            "actions": [{"id": "sentry.mail.actions.NotifyEmailAction", "targetType": "IssueOwners"}]})
+        new_name = f"Production regressions {marker}"
         seen = self.drive("settings", retentionDays=45, sensitiveField=marker, ruleName=rule_name,
-                          ruleEmail="oncall@example.com")
+                          ruleEmail="oncall@example.com", ruleEmail2="sre@example.com", ruleNewName=new_name,
+                          doomedRule=doomed)
         self.assertTrue(seen["saveError"].startswith("retentionDays"), seen["saveError"])
         self.assertEqual(seen["projectAfterReload"]["retentionDays"], "45")
         self.assertIn(marker, seen["projectAfterReload"]["sensitiveFields"].splitlines())
@@ -237,23 +261,102 @@ class SettingsTest(WebUiTestCase):
         # The keys page shows the project's DSNs.
         keys = self.stack.api(f"/api/0/projects/{self.org}/{self.project}/keys/")
         self.assertEqual(sorted(seen["keyDsns"]), sorted(k["dsn"]["public"] for k in keys))
-        # The rule made in the UI, in Sentry's shape.
-        rules = self.stack.api(f"/api/0/projects/{self.org}/{self.project}/rules/")
-        rule = next((r for r in rules if r["name"] == rule_name), None)
+        # The rule made in the UI, then edited there, in Sentry's shape.
+        self.assertIn("oncall@example.com", seen["ruleText"])
+        self.assertEqual(seen["editFormLoaded"], {"name": rule_name, "regression": True, "level": "40",
+                                                  "emailAddress": "oncall@example.com"})
+        rules = self.stack.api(rules_path)
+        self.assertNotIn(rule_name, [r["name"] for r in rules])
+        self.assertNotIn(doomed, [r["name"] for r in rules])
+        self.assertNotIn(doomed, seen["rulesAfterDelete"])
+        rule = next((r for r in rules if r["name"] == new_name), None)
         self.assertIsNotNone(rule, rules)
+        self.assertEqual((rule["status"], rule["environment"]), ("disabled", "production"))
+        self.assertIn("disabled", seen["editedRuleText"])
         condition_ids = [c["id"] for c in rule["conditions"]]
         self.assertIn("sentry.rules.conditions.regression_event.RegressionEventCondition", condition_ids)
         self.assertIn("sentry.rules.conditions.first_seen_event.FirstSeenEventCondition", condition_ids)
         levels = [f for f in rule.get("filters", []) + rule["conditions"]
                   if f["id"] == "sentry.rules.filters.level.LevelFilter"]
         self.assertEqual([f["level"] for f in levels], ["40"])
-        self.assertIn("oncall@example.com", [a.get("targetIdentifier") for a in rule["actions"]])
-        self.assertIn("oncall@example.com", seen["ruleText"])
+        self.assertEqual(sorted(a.get("targetIdentifier") for a in rule["actions"] if a.get("targetIdentifier")),
+                         ["oncall@example.com", "sre@example.com"])
         # Alert mail off, in the UI and the API.
         self.assertTrue(seen["emailAlertsBefore"])
         self.assertFalse(seen["emailAlertsAfterReload"])
         self.assertFalse(self.stack.api("/api/0/users/me/notifications/")["emailAlerts"])
         self.assertGreaterEqual(seen["orgMembers"], 1)
+
+
+class SearchMergeTest(WebUiTestCase):
+    def store(self, event):
+        event = {"event_id": uuid.uuid4().hex, "platform": "python", **event}
+        response = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                          {**self.stack.auth_header(), "Content-Type": "application/json"})
+        self.assertEqual(response.status, 200, response.body)
+        return event["event_id"]
+
+    def test_search_and_merge(self):
+        marker = f"m{int(time.time())}"
+        merge_marker = f"{marker}merge"
+        self.store({"message": f"Disk almost full {marker}", "level": "warning"})
+        self.store({"message": f"Disk full {marker}", "level": "error"})
+        first = self.store({"exception": {"values": [{"type": "TimeoutError", "value": f"upstream {merge_marker}"}]}})
+        second = self.store({"exception": {"values": [{"type": "ConnectionError",
+                                                       "value": f"refused {merge_marker}"}]}})
+        third = self.store({"exception": {"values": [{"type": "ConnectionError",
+                                                      "value": f"refused {merge_marker}"}]}})
+        wait_for(lambda: len(self.stack.api(f"/api/0/projects/{self.org}/{self.project}/issues/?query={marker}")) == 4,
+                 20, interval=0.2, message="four issues")
+        seen = self.drive("searchmerge", marker=marker, mergeMarker=merge_marker)
+        self.assertEqual(len(seen["levelSearch"]), 1)
+        self.assertIn("Disk almost full", seen["levelSearch"][0])
+        self.assertEqual(len(seen["textSearch"]), 2)
+        self.assertTrue(any("TimeoutError" in t for t in seen["textSearch"]), seen["textSearch"])
+        self.assertTrue(any("ConnectionError" in t for t in seen["textSearch"]), seen["textSearch"])
+        self.assertEqual(len(seen["afterMerge"]), 1)
+        self.assertEqual((seen["mergedEvents"], seen["mergedIssueEvents"]), ("3", "3"))
+        # The API agrees: one issue with the three events of both.
+        issues = self.stack.api(f"/api/0/projects/{self.org}/{self.project}/issues/?query={merge_marker}")
+        self.assertEqual([i["id"] for i in issues], [seen["mergedIssueId"]])
+        self.assertEqual(int(issues[0]["count"]), 3)
+        events = self.stack.api(f"/api/0/issues/{seen['mergedIssueId']}/events/")
+        self.assertEqual(sorted(e["eventID"] for e in events), sorted([first, second, third]))
+        self.assertEqual(len(self.stack.api(f"/api/0/issues/{seen['mergedIssueId']}/hashes/")), 2)
+
+
+class PasswordLinksUiTest(WebUiTestCase):
+    CRON_ENV = {"ROOKERY_SMTP_URL": f"smtp://127.0.0.1:{SMTP_PORT}", "ROOKERY_ALERT_POLL_MS": "200"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.smtp = MailSink(SMTP_PORT).start()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.smtp.stop()
+
+    def test_invite_set_password_forgot_reset(self):
+        email = f"nina{int(time.time())}@example.com"
+        seen = self.drive("invite", email=email, password="nina's first password")
+        link = seen["inviteLink"]
+        self.assertRegex(link, rf"^{self.base}/accept/[0-9a-f]{{64}}/$")
+        invitation = self.smtp.wait_for(email, 1, timeout=30)[0]
+        self.assertIn(link, invitation.text)
+        self.assertEqual(seen["invitePage"]["email"], email)
+        self.assertIn(self.org, seen["invitePage"]["subtitle"].lower())
+        self.assertIn("differ", seen["mismatch"])
+        self.assertEqual(seen["me"]["email"], email)
+        self.assertEqual(seen["forgotAnswer"], "If an account uses this email address, a link to set its password "
+                                               "is on its way.")
+        reset_mail = self.smtp.wait_for(email, 2, timeout=30)[1]
+        reset_link = re.search(r"http://\S+/reset/[0-9a-f]{64}/", reset_mail.text).group(0)
+        seen = self.drive("reset", link=reset_link, email=email, password="nina's second password")
+        self.assertEqual(seen["me"]["email"], email)
+        self.assertIn("already used", seen["reusedLink"])
+        self.assertIn("signed in with the new password", seen["steps"])
 
 
 class NewUserPathTest(WebUiTestCase):

@@ -19,6 +19,8 @@ const ProjectKeys = lazy(() => import("./pages/settings/ProjectKeys"));
 const AlertRules = lazy(() => import("./pages/settings/AlertRules"));
 const OrgSettings = lazy(() => import("./pages/settings/OrgSettings"));
 const AccountSettings = lazy(() => import("./pages/settings/AccountSettings"));
+const ForgotPassword = lazy(() => import("./pages/Password").then((m) => ({ default: m.ForgotPassword })));
+const SetPassword = lazy(() => import("./pages/Password").then((m) => ({ default: m.SetPassword })));
 
 function RequireUser({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -34,10 +36,14 @@ function RequireUser({ children }: { children: ReactNode }) {
 export function App() {
   const guard = (page: ReactNode) => <RequireUser>{page}</RequireUser>;
   const lazyGuard = (page: ReactNode) => guard(<Suspense fallback={<Spinner />}>{page}</Suspense>);
+  const lazyOpen = (page: ReactNode) => <Suspense fallback={<div className="splash" aria-busy="true" />}>{page}</Suspense>;
   return (
     <Routes>
       <Route path="/login" element={<Login />} />
       <Route path="/setup" element={<Setup />} />
+      <Route path="/forgot-password" element={lazyOpen(<ForgotPassword />)} />
+      <Route path="/accept/:token" element={lazyOpen(<SetPassword />)} />
+      <Route path="/reset/:token" element={lazyOpen(<SetPassword />)} />
       <Route path="/" element={guard(<Organizations redirectSingle />)} />
       <Route path="/organizations" element={guard(<Organizations />)} />
       <Route path="/organizations/:org" element={guard(<Projects />)} />

@@ -158,7 +158,10 @@ export interface Member {
   name?: string;
   role: string;
   pending?: boolean;
+  expired?: boolean;
   teams?: string[];
+  /** Only in the answer to an invitation (or a new one): the server keeps no copy. */
+  inviteLink?: string;
 }
 
 export interface Team {

@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "account_mail.hpp"
 #include "alert_mail.hpp"
 #include "alert_rules.hpp"
 #include "rookery/core/env.hpp"
@@ -616,10 +617,15 @@ AlertEngine::~AlertEngine() = default;
 
 void AlertEngine::PrepareStatements(pqxx::connection& connection) {
   PrepareAll(connection);
+  PrepareAccountMail(connection);
 }
 
 AlertRound AlertEngine::RunOnce(pqxx::connection& connection) {
   AlertRound round;
+  // Invitations and password resets first: somebody is looking at a login page, waiting for them.
+  const AccountMailOptions account_mail{state_->config.max_attempts, state_->config.retry_base,
+                                        "." + state_->installation_tag + "@" + state_->mail_domain};
+  SendAccountMail(connection, state_->smtp, account_mail);
   // Drain the outbox first (a burst may need several batches), so one round sees the whole burst.
   while (state_->Dispatch(connection, round) == kActivityBatch) {
   }

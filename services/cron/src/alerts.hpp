@@ -12,6 +12,7 @@
 //      channel within the window;
 //   4. sending: due deliveries are sent; a transient failure is retried with backoff, a
 //      permanent one recorded. A delivery is marked sent right after the server accepted it.
+// Each round first sends the account mail of account_mail.hpp (invitations, password resets).
 #pragma once
 
 #include <chrono>

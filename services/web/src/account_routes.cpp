@@ -20,6 +20,8 @@ void MatchAccountRoute(const std::vector<std::string>& s, Route& route) {
     if (s[3] == "setup") route.endpoint = Endpoint::kAuthSetup;
     if (s[3] == "login") route.endpoint = Endpoint::kAuthLogin;
     if (s[3] == "logout") route.endpoint = Endpoint::kAuthLogout;
+    if (s[3] == "password-reset") route.endpoint = Endpoint::kPasswordReset;
+    if (s[3] == "password-link") route.endpoint = Endpoint::kPasswordLink;
   } else if (kind == "users" && n == 4 && s[3] == "me") {
     route.endpoint = Endpoint::kMe;
   } else if (kind == "organizations") {
@@ -60,7 +62,9 @@ bool AccountRouteAllows(Endpoint endpoint, std::string_view method) {
   switch (endpoint) {
     case Endpoint::kAuthSetup: return get || post;
     case Endpoint::kAuthLogin:
-    case Endpoint::kAuthLogout: return post;
+    case Endpoint::kAuthLogout:
+    case Endpoint::kPasswordReset: return post;
+    case Endpoint::kPasswordLink: return post || put;
     case Endpoint::kMe:
     case Endpoint::kOrganizations: return get;
     case Endpoint::kOrganization: return get || put;

@@ -10,6 +10,7 @@
 
 #include "issues_api.hpp"
 #include "org_api.hpp"
+#include "password_links.hpp"
 #include "rookery/core/strings.hpp"
 #include "rookery/http/response.hpp"
 #include "rookery/notify/unsubscribe.hpp"
@@ -29,6 +30,7 @@ constexpr const char* kNotificationSettingsOf = "web_notification_settings";
 void Prepare(pqxx::connection& c) {
   PrepareSessions(c);
   PrepareOrgApi(c);
+  PreparePasswordLinks(c);
   c.prepare(kProjectName, "SELECT name FROM projects WHERE id = $1");
   c.prepare(kMemberOfProject,
             "SELECT 1 FROM projects p JOIN organization_members m ON m.organization_id = p.organization_id "
@@ -210,6 +212,11 @@ http::Response Api::Execute(const Route& route, const http::Request& request, co
 
   if (route.endpoint == Endpoint::kAuthSetup || route.endpoint == Endpoint::kAuthLogin) {
     return ExecuteAnonymousAuth(connection, route, request, ClientIp(request, peer_ip, config_.trust_forwarded_for),
+                                config_);
+  }
+  // A set-password link is its own proof of whom it is for.
+  if (route.endpoint == Endpoint::kPasswordReset || route.endpoint == Endpoint::kPasswordLink) {
+    return ExecutePasswordLinks(connection, route, request, ClientIp(request, peer_ip, config_.trust_forwarded_for),
                                 config_);
   }
   auto authenticated = Authenticate(connection, request);

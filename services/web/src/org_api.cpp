@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "auth.hpp"
+#include "password_links.hpp"
 #include "rookery/http/response.hpp"
 
 namespace rookery::web {
@@ -100,7 +101,8 @@ std::string RoleName(std::string_view role) {
 
 // ---- members ------------------------------------------------------------------------------------
 
-void WriteMember(JsonWriter& w, const pqxx::row& r) {
+// `invite_link` only in the answer that made it: the database keeps no copy to show later.
+void WriteMember(JsonWriter& w, const pqxx::row& r, const std::string& invite_link = "") {
   w.StartObject();
   WriteIdString(w, "id", r[0].as<std::int64_t>());
   WriteString(w, "email", r[2].as<std::string>());
@@ -120,9 +122,11 @@ void WriteMember(JsonWriter& w, const pqxx::row& r) {
   // Invited users have no password until they set one.
   w.Key("pending");
   w.Bool(r[6].as<bool>());
+  // Pending with no link that still works: the invitation needs sending again.
   w.Key("expired");
-  w.Bool(false);
+  w.Bool(r[8].as<bool>());
   WriteString(w, "inviteStatus", "approved");
+  if (!invite_link.empty()) WriteString(w, "inviteLink", invite_link);
   WriteTime(w, "dateCreated", r[5].as<std::int64_t>());
   WriteStrings(w, "teams", ParseStringArray(r[7].as<std::string>()));
   w.EndObject();
@@ -139,7 +143,7 @@ std::optional<std::string> ReadRole(const rapidjson::Value& body, std::string& e
 }
 
 http::Response Members(pqxx::connection& connection, const OrgRow& org, const http::Request& request,
-                       const Principal& principal) {
+                       const Principal& principal, const WebConfig& config) {
   pqxx::work tx(connection);
   if (request.method() == bhttp::verb::post) {
     if (!MayManage(principal, org, {"member:write", "member:admin", "org:admin"})) return Forbidden();
@@ -169,12 +173,19 @@ http::Response Members(pqxx::connection& connection, const OrgRow& org, const ht
     const auto member = tx.exec_prepared(kAddMember, org.id, user_id, *role);
     if (member.empty()) return Conflict("email: is already a member of this organization");
     for (const auto team_id : team_ids) tx.exec_prepared(kAddTeamMember, team_id, user_id);
+    // Somebody with an account already signs in as before; a new user gets a set-password link.
+    const auto added = tx.exec_prepared(kMembers, org.id, member[0][0].as<std::int64_t>());
+    const bool needs_password = added[0][6].as<bool>();
+    const std::string link = needs_password ? IssueInviteLink(tx, user_id, added[0][2].as<std::string>(), org.id,
+                                                              principal.user_id, config.public_url)
+                                            : "";
     const auto rows = tx.exec_prepared(kMembers, org.id, member[0][0].as<std::int64_t>());
     tx.commit();
-    spdlog::info("organization {}: user {} added user {} as {}", org.slug, principal.user_id, user_id, *role);
+    spdlog::info("organization {}: user {} added user {} as {}{}", org.slug, principal.user_id, user_id, *role,
+                 needs_password ? ", invitation mail queued" : "");
     rapidjson::StringBuffer buffer;
     JsonWriter w(buffer);
-    WriteMember(w, rows[0]);
+    WriteMember(w, rows[0], link);
     return Json(http::Status::created, buffer);
   }
   rapidjson::StringBuffer buffer;
@@ -187,7 +198,7 @@ http::Response Members(pqxx::connection& connection, const OrgRow& org, const ht
 }
 
 http::Response Member(pqxx::connection& connection, const OrgRow& org, std::int64_t member_id,
-                      const http::Request& request, const Principal& principal) {
+                      const http::Request& request, const Principal& principal, const WebConfig& config) {
   pqxx::work tx(connection);
   const auto current = tx.exec_prepared(kMembers, org.id, member_id);
   if (current.empty()) return NotFoundResponse();
@@ -211,6 +222,24 @@ http::Response Member(pqxx::connection& connection, const OrgRow& org, std::int6
   rapidjson::Document body;
   std::string error;
   if (!ParseBody(request.body(), body, error)) return BadRequest(error);
+  // Sentry's "resend invite": a new link (the old one stops working) and a new mail.
+  const auto reinvite = ReadBool(body, "reinvite", error);
+  if (!error.empty()) return BadRequest(error);
+  if (reinvite.value_or(false)) {
+    if (!current[0][6].as<bool>()) {
+      return BadRequest("reinvite: this member has a password already; \"Forgot password?\" mails a new one");
+    }
+    const auto user_id = current[0][1].as<std::int64_t>();
+    const std::string link =
+        IssueInviteLink(tx, user_id, current[0][2].as<std::string>(), org.id, principal.user_id, config.public_url);
+    const auto rows = tx.exec_prepared(kMembers, org.id, member_id);
+    tx.commit();
+    spdlog::info("organization {}: user {} invited user {} again", org.slug, principal.user_id, user_id);
+    rapidjson::StringBuffer buffer;
+    JsonWriter w(buffer);
+    WriteMember(w, rows[0], link);
+    return Json(http::Status::ok, buffer);
+  }
   const auto role = ReadRole(body, error);
   if (!error.empty()) return BadRequest(error);
   if (!role) return BadRequest("role: This field is required.");
@@ -738,7 +767,9 @@ void PrepareOrgApi(pqxx::connection& c) {
                 "m.created_at") ", u.password_hash IS NULL, "
                                 "coalesce((SELECT array_to_json(array_agg(t.slug ORDER BY t.slug)) FROM teams t "
                                 "JOIN team_members tm ON tm.team_id = t.id "
-                                "WHERE t.organization_id = m.organization_id AND tm.user_id = u.id)::text, '[]') "
+                                "WHERE t.organization_id = m.organization_id AND tm.user_id = u.id)::text, '[]'), "
+                                "u.password_hash IS NULL AND NOT EXISTS (SELECT 1 FROM password_links l "
+                                "WHERE l.user_id = u.id AND l.used_at IS NULL AND l.expires_at > now()) "
                                 "FROM organization_members m JOIN users u ON u.id = m.user_id "
                                 "WHERE m.organization_id = $1 AND ($2 = 0 OR m.id = $2) ORDER BY m.id");
   c.prepare(kUserIdByEmail, "SELECT id FROM users WHERE lower(email) = lower($1) ORDER BY id LIMIT 1");
@@ -890,8 +921,8 @@ http::Response ExecuteOrgApi(pqxx::connection& connection, const Route& route, c
       WriteOrganization(w, *org);
       return Json(http::Status::ok, buffer);
     }
-    case Endpoint::kOrgMembers: return Members(connection, *org, request, principal);
-    case Endpoint::kOrgMember: return Member(connection, *org, route.object_id, request, principal);
+    case Endpoint::kOrgMembers: return Members(connection, *org, request, principal, config);
+    case Endpoint::kOrgMember: return Member(connection, *org, route.object_id, request, principal, config);
     case Endpoint::kOrgTeams: return Teams(connection, *org, request, principal);
     case Endpoint::kOrgProjects: return OrgProjects(connection, *org, request, principal);
     case Endpoint::kTeamProjects: {

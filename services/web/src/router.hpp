@@ -21,6 +21,8 @@ enum class Endpoint {
   kAuthSetup,      // /api/0/auth/setup/ (GET, POST)
   kAuthLogin,      // /api/0/auth/login/ (POST)
   kAuthLogout,     // /api/0/auth/logout/ (POST)
+  kPasswordReset,  // /api/0/auth/password-reset/ (POST: mail a set-password link)
+  kPasswordLink,   // /api/0/auth/password-link/ (POST: what a link is for, PUT: set the password)
   kMe,             // /api/0/users/me/
   kOrganizations,  // /api/0/organizations/
   kOrganization,   // /api/0/organizations/{org}/

@@ -39,62 +39,14 @@ http::Response Unauthorized(std::string_view detail) {
   return http::MakeErrorResponse(http::Status::unauthorized, detail);
 }
 
-bool IsSecure(const http::Request& request, const WebConfig& config) {
-  return EqualsIgnoreCase(TrimWhitespace(request["X-Forwarded-Proto"]), "https") ||
-         StartsWithIgnoreCase(config.public_url, "https:");
-}
-
 bool IsHex(std::string_view text) {
   return text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
-// Returns the cookies to set.
-std::pair<std::string, std::string> StartSession(pqxx::work& tx, std::int64_t user_id, bool secure) {
-  const std::string session_id = RandomHex(32);
-  const std::string csrf_token = RandomHex(32);
-  tx.exec_prepared(kPruneSessions);
-  tx.exec_prepared(kCreateSession, session_id, user_id, csrf_token, kSessionIdleDays);
-  return {SessionCookie(session_id, secure), CsrfCookie(csrf_token, secure)};
-}
-
-void SetCookies(http::Response& response, const std::pair<std::string, std::string>& cookies) {
-  response.insert(bhttp::field::set_cookie, cookies.first);
-  response.insert(bhttp::field::set_cookie, cookies.second);
-  response.set(bhttp::field::cache_control, "no-store");
-}
-
-void WriteUser(JsonWriter& w, std::int64_t id, const std::string& email, const std::string& name,
-               std::optional<bool> superuser) {
-  w.StartObject();
-  WriteIdString(w, "id", id);
-  WriteString(w, "email", email);
-  WriteString(w, "name", name);
-  if (superuser) {
-    w.Key("isSuperuser");
-    w.Bool(*superuser);
-  }
-  w.EndObject();
 }
 
 std::size_t Utf8Chars(std::string_view text) {
   std::size_t chars = 0;
   for (const char c : text) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   return chars;
-}
-
-// The password exactly as sent: spaces at either end are part of it.
-std::optional<std::string> ReadPassword(const rapidjson::Value& body, std::string& error) {
-  const auto member = body.FindMember("password");
-  if (member == body.MemberEnd() || !member->value.IsString()) {
-    error = "password: This field is required.";
-    return std::nullopt;
-  }
-  std::string password(member->value.GetString(), member->value.GetStringLength());
-  if (password.size() > kMaxPasswordBytes) {
-    error = "password: must be at most " + std::to_string(kMaxPasswordBytes) + " bytes";
-    return std::nullopt;
-  }
-  return password;
 }
 
 http::Response Setup(pqxx::connection& connection, const http::Request& request, const WebConfig& config) {
@@ -113,9 +65,7 @@ http::Response Setup(pqxx::connection& connection, const http::Request& request,
   auto organization = error.empty() ? ReadString(body, "organization", 200, error) : std::nullopt;
   if (!error.empty()) return BadRequest(error);
   if (!email || !IsPlausibleEmail(*email)) return BadRequest("email: Enter a valid email address.");
-  if (Utf8Chars(*password) < kMinPasswordChars) {
-    return BadRequest("password: must be at least " + std::to_string(kMinPasswordChars) + " characters");
-  }
+  if (!IsLongEnough(*password, error)) return BadRequest(error);
   if (!organization || organization->empty()) return BadRequest("organization: This field is required.");
   const std::string lower_email = [&] {
     std::string lower = *email;
@@ -211,6 +161,59 @@ http::Response Login(pqxx::connection& connection, const http::Request& request,
 }
 
 }  // namespace
+
+bool IsSecure(const http::Request& request, const WebConfig& config) {
+  return EqualsIgnoreCase(TrimWhitespace(request["X-Forwarded-Proto"]), "https") ||
+         StartsWithIgnoreCase(config.public_url, "https:");
+}
+
+std::pair<std::string, std::string> StartSession(pqxx::work& tx, std::int64_t user_id, bool secure) {
+  const std::string session_id = RandomHex(32);
+  const std::string csrf_token = RandomHex(32);
+  tx.exec_prepared(kPruneSessions);
+  tx.exec_prepared(kCreateSession, session_id, user_id, csrf_token, kSessionIdleDays);
+  return {SessionCookie(session_id, secure), CsrfCookie(csrf_token, secure)};
+}
+
+void SetCookies(http::Response& response, const std::pair<std::string, std::string>& cookies) {
+  response.insert(bhttp::field::set_cookie, cookies.first);
+  response.insert(bhttp::field::set_cookie, cookies.second);
+  response.set(bhttp::field::cache_control, "no-store");
+}
+
+void WriteUser(JsonWriter& w, std::int64_t id, const std::string& email, const std::string& name,
+               std::optional<bool> superuser) {
+  w.StartObject();
+  WriteIdString(w, "id", id);
+  WriteString(w, "email", email);
+  WriteString(w, "name", name);
+  if (superuser) {
+    w.Key("isSuperuser");
+    w.Bool(*superuser);
+  }
+  w.EndObject();
+}
+
+// The password exactly as sent: spaces at either end are part of it.
+std::optional<std::string> ReadPassword(const rapidjson::Value& body, std::string& error) {
+  const auto member = body.FindMember("password");
+  if (member == body.MemberEnd() || !member->value.IsString()) {
+    error = "password: This field is required.";
+    return std::nullopt;
+  }
+  std::string password(member->value.GetString(), member->value.GetStringLength());
+  if (password.size() > kMaxPasswordBytes) {
+    error = "password: must be at most " + std::to_string(kMaxPasswordBytes) + " bytes";
+    return std::nullopt;
+  }
+  return password;
+}
+
+bool IsLongEnough(std::string_view password, std::string& error) {
+  if (Utf8Chars(password) >= kMinPasswordChars) return true;
+  error = "password: must be at least " + std::to_string(kMinPasswordChars) + " characters";
+  return false;
+}
 
 bool Principal::Has(std::string_view scope) const {
   std::istringstream words(scopes);

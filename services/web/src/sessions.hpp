@@ -7,7 +7,13 @@
 #include <string_view>
 #include <variant>
 
+#include <optional>
+#include <utility>
+
+#include <rapidjson/document.h>
 #include <pqxx/pqxx>
+
+#include "api_util.hpp"
 
 #include "config.hpp"
 #include "rookery/http/server.hpp"
@@ -34,6 +40,18 @@ http::Response ExecuteAnonymousAuth(pqxx::connection& connection, const Route& r
 /// Logout and /users/me/.
 http::Response ExecuteSessionAuth(pqxx::connection& connection, const Route& route, const http::Request& request,
                                   const Principal& principal, const WebConfig& config);
+
+/// Pieces of signing a user in, shared by login, setup and setting a password from a link.
+bool IsSecure(const http::Request& request, const WebConfig& config);
+/// A new session for the user; returns the Set-Cookie values (session, CSRF).
+std::pair<std::string, std::string> StartSession(pqxx::work& tx, std::int64_t user_id, bool secure);
+void SetCookies(http::Response& response, const std::pair<std::string, std::string>& cookies);
+void WriteUser(JsonWriter& w, std::int64_t id, const std::string& email, const std::string& name,
+               std::optional<bool> superuser);
+/// body["password"] as sent, at most kMaxPasswordBytes; nullopt with `error` set otherwise.
+std::optional<std::string> ReadPassword(const rapidjson::Value& body, std::string& error);
+/// A new password's rule: at least kMinPasswordChars characters (not bytes).
+bool IsLongEnough(std::string_view password, std::string& error);
 
 /// The address login throttling counts: the peer, or X-Forwarded-For's last hop behind a trusted proxy.
 std::string ClientIp(const http::Request& request, const std::string& peer_ip, bool trust_forwarded_for);

@@ -112,4 +112,13 @@ TEST_CASE("accounts and tenancy routes", "[unit][web]") {
   CHECK_FALSE(AccountRouteAllows(Endpoint::kIssue, "GET"));
   CHECK(IsAccountRoute(Endpoint::kApiToken));
   CHECK_FALSE(IsAccountRoute(Endpoint::kProjectIssues));
+  // Set-password links: the token travels in the body, so the paths carry none.
+  CHECK(MatchRoute("/api/0/auth/password-reset/").endpoint == Endpoint::kPasswordReset);
+  CHECK(MatchRoute("/api/0/auth/password-link/").endpoint == Endpoint::kPasswordLink);
+  CHECK(MatchRoute("/api/0/auth/password-link/abc/").endpoint == Endpoint::kNotFound);
+  CHECK(AccountRouteAllows(Endpoint::kPasswordReset, "POST"));
+  CHECK_FALSE(AccountRouteAllows(Endpoint::kPasswordReset, "GET"));
+  CHECK(AccountRouteAllows(Endpoint::kPasswordLink, "POST"));
+  CHECK(AccountRouteAllows(Endpoint::kPasswordLink, "PUT"));
+  CHECK_FALSE(AccountRouteAllows(Endpoint::kPasswordLink, "GET"));
 }

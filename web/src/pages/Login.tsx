@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, errorText, get, isMissing, post, setToken } from "../api";
 import { useSession } from "../session";
 import { ThemeToggle } from "../components/Layout";
@@ -155,9 +155,16 @@ export function Login() {
           </button>
         </form>
       )}
-      <button type="button" className="btn btn-link" onClick={() => setUseToken(!useToken)}>
-        {useToken ? "Sign in with email and password" : "Use an API token"}
-      </button>
+      <div className="auth-links">
+        <button type="button" className="btn btn-link" onClick={() => setUseToken(!useToken)}>
+          {useToken ? "Sign in with email and password" : "Use an API token"}
+        </button>
+        {!useToken && !passwordLoginMissing && (
+          <Link className="btn btn-link" to="/forgot-password/">
+            Forgot password?
+          </Link>
+        )}
+      </div>
     </AuthShell>
   );
 }

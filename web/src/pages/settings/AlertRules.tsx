@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useParams } from "react-router-dom";
-import { del, enc, errorText, post } from "../../api";
+import { del, enc, errorText, post, put } from "../../api";
 import { Empty, ErrorBox, Spinner } from "../../components/ui";
 import type { AlertRule, RuleItem } from "../../types";
 import { ConfirmButton, FormError, ProjectSettingsNav, Section, useResource } from "./common";
@@ -51,8 +51,11 @@ export function describe(item: RuleItem): string {
   }
 }
 
+const webhookHasSecret = (rule: AlertRule) => rule.actions.some((a) => a.id === WEBHOOK && a.hasSecret);
+
 interface Draft {
   name: string;
+  enabled: boolean;
   environment: string;
   firstSeen: boolean;
   regression: boolean;
@@ -72,6 +75,7 @@ interface Draft {
 
 const EMPTY: Draft = {
   name: "",
+  enabled: true,
   environment: "",
   firstSeen: true,
   regression: false,
@@ -100,12 +104,14 @@ function toRule(d: Draft) {
   if (d.tagKey.trim()) filters.push({ id: TAGGED, key: d.tagKey.trim(), match: "eq", value: d.tagValue.trim() });
   const actions: RuleItem[] = [];
   if (d.emailOwners) actions.push({ id: EMAIL, targetType: "IssueOwners" });
-  if (d.emailAddress.trim()) actions.push({ id: EMAIL, targetType: "Member", targetIdentifier: d.emailAddress.trim() });
+  for (const address of d.emailAddress.split(",").map((a) => a.trim()).filter(Boolean))
+    actions.push({ id: EMAIL, targetType: "Member", targetIdentifier: address });
   if (d.webhookUrl.trim())
     actions.push({ id: WEBHOOK, service: "webhooks", url: d.webhookUrl.trim(), ...(d.webhookSecret ? { secret: d.webhookSecret } : {}) });
   if (d.slackUrl.trim()) actions.push({ id: SLACK, webhookUrl: d.slackUrl.trim() });
   return {
     name: d.name.trim(),
+    status: d.enabled ? "active" : "disabled",
     ...(d.environment.trim() ? { environment: d.environment.trim() } : {}),
     actionMatch: "any",
     filterMatch: "all",
@@ -116,8 +122,45 @@ function toRule(d: Draft) {
   };
 }
 
-function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) {
-  const [d, setD] = useState<Draft>(EMPTY);
+/** The form's view of a stored rule: what toRule() would send to store it unchanged. */
+function fromRule(rule: AlertRule): Draft {
+  const items = [...rule.conditions, ...(rule.filters ?? [])];
+  const find = (id: string) => items.find((i) => i.id === id);
+  const s = (item: RuleItem | undefined, key: string) => (item && item[key] != null ? String(item[key]) : "");
+  const frequency = find(FREQUENCY);
+  const tagged = find(TAGGED);
+  const webhook = rule.actions.find((a) => a.id === WEBHOOK);
+  return {
+    name: rule.name,
+    enabled: rule.status !== "disabled",
+    environment: rule.environment ?? "",
+    firstSeen: !!find(FIRST_SEEN),
+    regression: !!find(REGRESSION),
+    reappeared: !!find(REAPPEARED),
+    frequency: !!frequency,
+    frequencyValue: s(frequency, "value") || EMPTY.frequencyValue,
+    frequencyInterval: s(frequency, "interval") || EMPTY.frequencyInterval,
+    level: s(find(LEVEL), "level"),
+    tagKey: s(tagged, "key"),
+    tagValue: s(tagged, "value"),
+    emailOwners: rule.actions.some((a) => a.id === EMAIL && !a.targetIdentifier),
+    emailAddress: rule.actions
+      .filter((a) => a.id === EMAIL && a.targetIdentifier)
+      .map((a) => String(a.targetIdentifier))
+      .join(", "),
+    webhookUrl: s(webhook, "url"),
+    // Never sent back by the server: left empty, a PUT keeps the stored secret.
+    webhookSecret: "",
+    slackUrl: s(
+      rule.actions.find((a) => a.id === SLACK),
+      "webhookUrl",
+    ),
+  };
+}
+
+/** Creates a rule (POST to `base`) or, given `rule`, edits it (PUT). */
+function RuleForm({ base, rule, onSaved, onCancel }: { base: string; rule?: AlertRule; onSaved: () => void; onCancel?: () => void }) {
+  const [d, setD] = useState<Draft>(() => (rule ? fromRule(rule) : EMPTY));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setD((old) => ({ ...old, [key]: value }));
@@ -133,9 +176,13 @@ function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) 
     setBusy(true);
     setError(null);
     try {
-      await post(base, toRule(d));
-      setD(EMPTY);
-      onCreated();
+      if (rule) {
+        await put(`${base}${enc(rule.id)}/`, toRule(d));
+      } else {
+        await post(base, toRule(d));
+        setD(EMPTY);
+      }
+      onSaved();
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -144,7 +191,7 @@ function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) 
   }
 
   return (
-    <form className="form" onSubmit={submit} aria-label="New alert rule">
+    <form className="form" onSubmit={submit} aria-label={rule ? `Edit alert rule ${rule.name}` : "New alert rule"}>
       <div className="form-grid">
         <label>
           Rule name
@@ -155,6 +202,10 @@ function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) 
           <input name="environment" value={d.environment} onChange={(e) => set("environment", e.target.value)} placeholder="production" />
         </label>
       </div>
+      <label className="checkbox">
+        <input type="checkbox" name="enabled" checked={d.enabled} onChange={(e) => set("enabled", e.target.checked)} />
+        Enabled
+      </label>
       <fieldset>
         <legend>When any of these happens</legend>
         {check("firstSeen", "A new issue is created")}
@@ -207,8 +258,8 @@ function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) 
         {check("emailOwners", "Email the issue owners (the project's teams)")}
         <div className="form-grid">
           <label>
-            Email this address
-            <input name="emailAddress" type="email" value={d.emailAddress} onChange={(e) => set("emailAddress", e.target.value)} placeholder="oncall@example.com" />
+            Email these addresses (comma separated)
+            <input name="emailAddress" type="email" multiple value={d.emailAddress} onChange={(e) => set("emailAddress", e.target.value)} placeholder="oncall@example.com" />
           </label>
           <label>
             Slack incoming webhook URL
@@ -219,15 +270,20 @@ function RuleForm({ base, onCreated }: { base: string; onCreated: () => void }) 
             <input name="webhookUrl" type="url" value={d.webhookUrl} onChange={(e) => set("webhookUrl", e.target.value)} placeholder="https://hooks.example.com/rookery" />
           </label>
           <label>
-            Webhook secret (HMAC key, optional)
+            {rule && webhookHasSecret(rule) ? "Webhook secret (empty: keep the stored one)" : "Webhook secret (HMAC key, optional)"}
             <input name="webhookSecret" type="password" autoComplete="off" value={d.webhookSecret} onChange={(e) => set("webhookSecret", e.target.value)} />
           </label>
         </div>
       </fieldset>
       <div className="form-actions">
         <button className="btn btn-primary" disabled={busy}>
-          {busy ? "Creating…" : "Create rule"}
+          {rule ? (busy ? "Saving…" : "Save rule") : busy ? "Creating…" : "Create rule"}
         </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
         <FormError error={error} />
       </div>
     </form>
@@ -239,6 +295,7 @@ export default function AlertRules() {
   const base = `/projects/${enc(org)}/${enc(project)}/rules/`;
   const { data, error, reload } = useResource<AlertRule[]>(base);
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
 
   return (
     <section className="page settings">
@@ -264,6 +321,10 @@ export default function AlertRules() {
                     {rule.environment && <span className="chip">{rule.environment}</span>}
                     {rule.status === "disabled" && <span className="chip">disabled</span>}
                   </h3>
+                  <span className="rule-buttons">
+                  <button type="button" className="btn btn-small" aria-expanded={editing === rule.id} onClick={() => setEditing(editing === rule.id ? null : rule.id)}>
+                    Edit
+                  </button>{" "}
                   <ConfirmButton
                     label="Delete"
                     confirm="Really delete?"
@@ -272,6 +333,7 @@ export default function AlertRules() {
                       del(`${base}${enc(rule.id)}/`).then(reload, (err) => setDeleteError(errorText(err)));
                     }}
                   />
+                  </span>
                 </div>
                 <p className="small rule-text">
                   <span className="muted">When </span>
@@ -285,13 +347,24 @@ export default function AlertRules() {
                   <span className="muted">: </span>
                   {rule.actions.map(describe).join("; ")}
                 </p>
+                {editing === rule.id && (
+                  <RuleForm
+                    base={base}
+                    rule={rule}
+                    onSaved={() => {
+                      setEditing(null);
+                      reload();
+                    }}
+                    onCancel={() => setEditing(null)}
+                  />
+                )}
               </li>
             ))}
           </ul>
         )}
       </Section>
       <Section title="New rule">
-        <RuleForm base={base} onCreated={reload} />
+        <RuleForm base={base} onSaved={reload} />
       </Section>
     </section>
   );

@@ -68,12 +68,15 @@ function Members({ org }: { org: string }) {
   const [role, setRole] = useState("member");
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  // The last set-password link made here, shown once so that it can be passed on without mail.
+  const [invite, setInvite] = useState<{ email: string; link: string } | null>(null);
 
   async function run(action: () => Promise<unknown>) {
     setBusy(true);
     setActionError(null);
     try {
-      await action();
+      const answer = (await action()) as Member | undefined;
+      setInvite(answer && answer.inviteLink ? { email: answer.email, link: answer.inviteLink } : null);
       reload();
       return true;
     } catch (err) {
@@ -87,6 +90,14 @@ function Members({ org }: { org: string }) {
   return (
     <>
       <FormError error={actionError} />
+      {invite && (
+        <div className="notice notice-info invite-link" role="status">
+          Invitation mailed to {invite.email}. The link also works when passed on another way (once, for 7 days):
+          <code className="block" data-testid="invite-link">
+            {invite.link}
+          </code>
+        </div>
+      )}
       {error ? (
         <ErrorBox error={error} />
       ) : !data ? (
@@ -106,7 +117,7 @@ function Members({ org }: { org: string }) {
               <tr key={m.id}>
                 <td>
                   <strong>{m.name || m.email}</strong>
-                  {m.pending && <span className="chip">invited</span>}
+                  {m.pending && <span className="chip">{m.expired ? "invitation expired" : "invited"}</span>}
                   <span className="muted small block">{m.email}</span>
                 </td>
                 <td className="small">{(m.teams ?? []).join(", ")}</td>
@@ -118,6 +129,11 @@ function Members({ org }: { org: string }) {
                   </select>
                 </td>
                 <td className="right">
+                  {m.pending && (
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => void run(() => put(`${base}${enc(m.id)}/`, { reinvite: true }))}>
+                      Resend invite
+                    </button>
+                  )}{" "}
                   <ConfirmButton label="Remove" confirm="Really remove?" disabled={busy} onConfirm={() => void run(() => del(`${base}${enc(m.id)}/`))} />
                 </td>
               </tr>
