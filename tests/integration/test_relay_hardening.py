@@ -2,6 +2,7 @@
 connections or requests from one address, and a shutdown with a request in flight."""
 
 import json
+import re
 import signal
 import socket
 import time
@@ -61,6 +62,66 @@ class RelayHardeningTest(StackTestCase):
         self.assertLess(closed, 4.0)
         self.assertEqual(self.stack.relay_get("/healthz").status, 200)
 
+    def test_a_trickled_header_gets_the_read_timeout_not_the_idle_one(self):
+        # Idle (2 s) is longer than read (1.5 s) here: a header trickled byte by byte must be cut at
+        # the read deadline, counted from its first byte.
+        sock = self.connect()
+        sock.sendall(b"P")
+        started = time.monotonic()
+        closed = None
+        for byte in b"OST /api/1/store/ HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"y" * 40:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = time.monotonic() - started
+                break
+            if read_until_closed(sock, 0.1) is not None:
+                closed = time.monotonic() - started
+                break
+        sock.close()
+        self.assertIsNotNone(closed)
+        self.assertLess(closed, 1.95)  # the read timeout, not the idle timeout
+
+    def refused_per_address(self):
+        found = re.search(r'rookery_relay_connections_refused_total\{reason="max_connections_per_ip"\} (\d+)',
+                          self.stack.relay_get("/metrics").body.decode())
+        return int(found.group(1)) if found else 0
+
+    def test_closed_connections_stop_counting_against_the_cap_at_once(self):
+        self.wait_for_rate_budget()
+        refused_before = self.refused_per_address()
+        # 40 sequential requests on fresh connections, each closed before the next: a cap of 16
+        # must never see more than one of them.
+        for i in range(40):
+            result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/",
+                                           json.dumps({"message": f"sequential {i}"}).encode(),
+                                           self.stack.auth_header())
+            self.assertEqual(result.status, 200, f"request {i}")
+            if i % 15 == 14:
+                self.wait_for_rate_budget()
+        self.assertEqual(self.refused_per_address(), refused_before)
+
+    def test_answers_the_server_gives_itself_are_counted(self):
+        self.wait_for_rate_budget()
+        held = [self.connect() for _ in range(16)]
+        try:
+            time.sleep(0.2)
+            extra = self.connect()
+            read_until_closed(extra, 2)
+            extra.close()
+        finally:
+            for sock in held:
+                sock.close()
+        self.wait_for_rate_budget()
+        sock = self.connect()
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        read_until_closed(sock, 2)
+        sock.close()
+        text = wait_for(lambda: self.stack.relay_get("/metrics").body.decode(), 5)
+        self.assertRegex(text, r'rookery_relay_connections_refused_total\{reason="max_connections_per_ip"\} [1-9]')
+        self.assertRegex(text, r'rookery_relay_requests_total\{route="other",status="400"\} [1-9]')
+        self.assertRegex(text, r'rookery_relay_events_rejected_total\{reason="malformed_http"\} [1-9]')
+
     def test_idle_keep_alive_connections_are_closed(self):
         self.wait_for_rate_budget()
         sock = self.connect()
@@ -95,6 +156,9 @@ class RelayHardeningTest(StackTestCase):
         self.assertGreaterEqual(sum(1 for r in statuses if r.status == 200), 20)  # the burst
         self.wait_for_rate_budget()
         self.assertEqual(http_request(url).status, 200)
+        text = self.stack.relay_get("/metrics").body.decode()
+        self.assertRegex(text, r'rookery_relay_events_rejected_total\{reason="ip_rate_limited"\} [1-9]')
+        self.assertRegex(text, r'rookery_relay_requests_total\{route="healthz",status="429"\} [1-9]')
 
     def test_z_sigterm_drains_a_request_in_flight(self):
         self.wait_for_rate_budget()

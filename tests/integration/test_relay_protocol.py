@@ -187,14 +187,53 @@ class RelayProtocolTest(StackTestCase):
         issue = self.wait_issue("envelope with extras")
         self.assertEqual(self.stack.api(f"/api/0/issues/{issue['id']}/events/latest/")["eventID"], event_id)
         metrics = self.stack.relay_get("/metrics").body.decode()
-        for item_type in ("attachment", "client_report", "transaction", "brand_new_type"):
+        for item_type in ("attachment", "client_report", "transaction", "unknown"):
             self.assertRegex(metrics, rf'rookery_relay_outcomes_dropped_total{{item_type="{item_type}"}} [1-9]')
+        # A type nobody knows is counted, but cannot mint a series of its own.
+        self.assertNotIn("brand_new_type", metrics)
 
         too_big = json.dumps({"type": "attachment", "length": 70000}).encode()
         body = b"{}\n" + too_big + b"\n" + b"x" * 70000
         result = self.stack.relay_post(path, body, self.stack.auth_header())
         self.assertEqual(result.status, 413)
         self.assertEqual(result.json()["causes"], ["envelope exceeded size limits for type 'attachment'"])
+
+    def test_oversized_transaction_item_is_refused_like_an_event(self):
+        path = f"/api/{self.stack.project_id}/envelope/"
+        payload = json.dumps({"type": "transaction", "spans": [], "pad": "x" * (1024 * 1024)}).encode()
+        body = b"{}\n" + json.dumps({"type": "transaction", "length": len(payload)}).encode() + b"\n" + payload
+        result = self.stack.relay_post(path, body, self.stack.auth_header())
+        self.assertEqual(result.status, 413)
+        self.assertEqual(result.json()["causes"], ["envelope exceeded size limits for type 'transaction'"])
+
+    def test_envelope_posted_to_the_store_route_is_read_as_an_envelope(self):
+        event_id = uuid.uuid4().hex
+        body = (json.dumps({"event_id": event_id}) + "\n" + json.dumps({"type": "event"}) + "\n" +
+                json.dumps({"message": "envelope through store"})).encode()
+        result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", body,
+                                       dict(self.stack.auth_header(),
+                                            **{"Content-Type": "application/x-sentry-envelope"}))
+        self.assertEqual((result.status, result.json()), (200, {"id": event_id}))
+        self.wait_issue("envelope through store")
+
+    def test_every_error_names_itself_in_x_sentry_error(self):
+        not_found = http_request(f"http://127.0.0.1:{self.stack.relay_port}/api/1/nothing/", data=b"", method="POST")
+        self.assertEqual(not_found.status, 404)
+        self.assertEqual(not_found.headers["X-Sentry-Error"], "not found")
+        wrong_method = http_request(f"http://127.0.0.1:{self.stack.relay_port}/api/1/store/")
+        self.assertEqual(wrong_method.status, 405)
+        self.assertEqual(wrong_method.headers["X-Sentry-Error"], "method not allowed")
+        self.assertEqual(wrong_method.headers["Access-Control-Allow-Origin"], "*")
+
+    def test_advertised_rate_limits_are_capped_at_five_minutes(self):
+        _, key, project_id = self.new_project("daily-quota")
+        self.stack.sql(f"UPDATE project_keys SET rate_limit_count = 1, rate_limit_window_seconds = 86400 "
+                       f"WHERE public_key = '{key}'")
+        time.sleep(1)
+        statuses = [self.store(project_id, key) for _ in range(2)]
+        self.assertEqual([r.status for r in statuses], [200, 429])
+        self.assertEqual(statuses[1].headers["Retry-After"], "300")
+        self.assertEqual(statuses[1].headers["X-Sentry-Rate-Limits"], "300::key")
 
     def test_metrics(self):
         self.stack.relay_post(f"/api/{self.stack.project_id}/store/", b"{}")  # one 401

@@ -119,10 +119,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    shared_->peers.Close(peer_ip_);
+    Release();
     std::lock_guard lock(shared_->sessions_mutex);
     shared_->sessions.erase(this);
-    shared_->connections.fetch_sub(1);
   }
 
   void Start() {
@@ -164,9 +163,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(shared_->options.max_body_bytes);
     idle_ = true;
     replied_ = false;
-    // The first bytes of a request may take the idle timeout; the rest must come within the
-    // read timeout (below), so a slow sender cannot hold the connection.
-    stream_.expires_after(buffer_.size() > 0 ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    if (buffer_.size() > 0) {
+      ReadRestOfHeader();  // a pipelined request is already here
+      return;
+    }
+    // Waiting for the next request may take the idle timeout; from its first byte on, the whole
+    // request must come within the read timeout, so a sender trickling bytes cannot hold the
+    // connection for longer than that.
+    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadChunk)),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                              if (ec) {
+                                self->idle_ = false;
+                                self->Close();  // closed by the peer, idle too long, or shutdown
+                                return;
+                              }
+                              self->buffer_.commit(bytes);
+                              self->ReadRestOfHeader();
+                            });
+  }
+
+  void ReadRestOfHeader() {
+    stream_.expires_after(shared_->options.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
@@ -247,7 +265,12 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = false;
     Response response = MakeErrorResponse(status, detail);
     if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
-    if (shared_->options.decorate_own_errors) shared_->options.decorate_own_errors(response, detail);
+    if (shared_->options.decorate_own_errors) {
+      const std::string_view target = parser_ && parser_->got_some() && parser_->is_header_done()
+                                          ? std::string_view(parser_->get().target())
+                                          : std::string_view();
+      shared_->options.decorate_own_errors(response, detail, target);
+    }
     Write(std::move(response));
   }
 
@@ -275,7 +298,19 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
+    Release();
   }
+
+  // A closed connection stops counting against the caps at once, although the session object
+  // lives on while anything still holds it (an answer the broker has yet to acknowledge).
+  void Release() {
+    if (released_) return;
+    released_ = true;
+    shared_->peers.Close(peer_ip_);
+    shared_->connections.fetch_sub(1);
+  }
+
+  static constexpr std::size_t kReadChunk = 64 * 1024;  // what Beast's own reads ask for
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -285,6 +320,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool idle_ = true;
   bool replied_ = false;
+  bool released_ = false;
 };
 
 void Responder::Send(Response response) const {
@@ -301,6 +337,7 @@ void Accept(const std::shared_ptr<Server::Shared>& shared) {
     } else if (shared->connections.load() >= shared->options.max_connections) {
       spdlog::warn("connection limit {} reached; closing new connection", shared->options.max_connections);
       socket.close(ec);
+      if (shared->options.on_connection_refused) shared->options.on_connection_refused("max_connections");
     } else {
       beast::error_code endpoint_ec;
       const auto peer = socket.remote_endpoint(endpoint_ec);
@@ -309,6 +346,7 @@ void Accept(const std::shared_ptr<Server::Shared>& shared) {
         spdlog::warn("per-address connection limit {} reached for {}; closing new connection",
                      shared->options.max_connections_per_ip, ip);
         socket.close(ec);
+        if (shared->options.on_connection_refused) shared->options.on_connection_refused("max_connections_per_ip");
       } else {
         shared->connections.fetch_add(1);
         std::make_shared<Session>(std::move(socket), shared)->Start();

@@ -86,6 +86,11 @@ Expected<IngestPayload, IngestError> InspectEnvelopeBody(std::string_view body, 
       forwarded_items += item.payload;
       continue;
     }
+    // Dropped, but still held to Relay's limit for their kind (sentry-protocol.md §5.3), so an
+    // SDK learns of an oversized item the same way from either server.
+    if ((item.type == "transaction" || item.type == "span") && item.payload.size() > limits.max_event_bytes) {
+      return too_large(item.type);
+    }
     if (item.type == "attachment") {
       attachments_bytes += item.payload.size();
       if (item.payload.size() > limits.max_attachment_bytes || attachments_bytes > limits.max_attachments_bytes) {

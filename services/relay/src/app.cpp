@@ -28,7 +28,14 @@ int RunRelay(const RelayConfig& config) {
                     [&keys] { return static_cast<double>(keys.Size()); });
   IngestHandler ingest(ioc, config, keys, producer, registry);
 
-  http::Server server(ioc, config.http,
+  http::ServerOptions http_options = config.http;
+  http_options.decorate_own_errors = [&ingest, decorate = config.http.decorate_own_errors](
+                                         http::Response& response, std::string_view detail, std::string_view target) {
+    if (decorate) decorate(response, detail, target);
+    ingest.CountServerAnswer(response.result_int(), target);
+  };
+  http_options.on_connection_refused = [&ingest](std::string_view reason) { ingest.CountRefusedConnection(reason); };
+  http::Server server(ioc, std::move(http_options),
                       [&ingest](http::Incoming&& in, http::Responder out) { ingest(std::move(in), std::move(out)); });
   registry.AddGauge("rookery_relay_open_connections", "Open HTTP connections.",
                     [&server] { return static_cast<double>(server.OpenConnections()); });

@@ -15,7 +15,7 @@ RelayConfig RelayConfigFromEnv() {
       static_cast<std::size_t>(EnvInt("ROOKERY_RELAY_MAX_BODY_BYTES", 20 * 1024 * 1024, 1024, 1LL << 31));
   config.http.read_timeout = std::chrono::milliseconds(EnvInt("ROOKERY_RELAY_READ_TIMEOUT_MS", 30000, 100, 600000));
   config.http.idle_timeout = std::chrono::milliseconds(EnvInt("ROOKERY_RELAY_IDLE_TIMEOUT_MS", 60000, 100, 3600000));
-  config.http.decorate_own_errors = [](http::Response& response, std::string_view detail) {
+  config.http.decorate_own_errors = [](http::Response& response, std::string_view detail, std::string_view) {
     response.set("X-Sentry-Error", detail);
     AddCorsHeaders(response);
   };

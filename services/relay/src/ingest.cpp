@@ -59,6 +59,35 @@ RouteMatch MatchRoute(std::string_view target) {
   return {RouteKind::kIngest, route};
 }
 
+namespace {
+
+RouteLabel LabelOf(const RouteMatch& match) {
+  switch (match.kind) {
+    case RouteKind::kHealth: return RouteLabel::kHealth;
+    case RouteKind::kReady: return RouteLabel::kReady;
+    case RouteKind::kMetrics: return RouteLabel::kMetrics;
+    case RouteKind::kNotFound: return RouteLabel::kOther;
+    case RouteKind::kBadProject:
+    case RouteKind::kIngest: break;
+  }
+  return match.ingest.security                             ? RouteLabel::kSecurity
+         : match.ingest.endpoint == IngestEndpoint::kStore ? RouteLabel::kStore
+                                                           : RouteLabel::kEnvelope;
+}
+
+// An error the relay makes itself (not from an ingest check): the same headers as the others.
+http::Response RelayError(http::Status status, std::string_view detail) {
+  http::Response response = http::MakeErrorResponse(status, detail);
+  response.set("X-Sentry-Error", detail);
+  return response;
+}
+
+// Relay advertises no limit longer than this (its `max_rate_limit`, sentry-protocol.md §5.4): an
+// SDK told to stay away for a day would drop a day of events even after the quota is raised.
+constexpr std::int64_t kMaxAdvertisedRetrySeconds = 300;
+
+}  // namespace
+
 IngestHandler::IngestHandler(boost::asio::io_context& ioc, const RelayConfig& config, const KeyCache& keys,
                              kafka::Producer& producer, metrics::Registry& registry)
     : ioc_(ioc), config_(config), keys_(keys), producer_(producer), metrics_(registry), registry_(registry) {}
@@ -102,13 +131,11 @@ void IngestHandler::operator()(http::Incoming&& incoming, http::Responder respon
       exchange.route = RouteLabel::kMetrics;
       Answer(http::MakeResponse(http::Status::ok, registry_.Render(), "text/plain; version=0.0.4"), exchange);
       return;
-    case RouteKind::kNotFound: Answer(http::MakeErrorResponse(http::Status::not_found, "not found"), exchange); return;
+    case RouteKind::kNotFound: Answer(RelayError(http::Status::not_found, "not found"), exchange); return;
     case RouteKind::kBadProject:
     case RouteKind::kIngest: break;
   }
-  exchange.route = match.ingest.security                             ? RouteLabel::kSecurity
-                   : match.ingest.endpoint == IngestEndpoint::kStore ? RouteLabel::kStore
-                                                                     : RouteLabel::kEnvelope;
+  exchange.route = LabelOf(match);
   if (method == bhttp::verb::options) {
     http::Response preflight = http::MakeResponse(http::Status::ok, "", "text/plain");
     preflight.set("Access-Control-Allow-Methods", "POST, OPTIONS");
@@ -120,7 +147,7 @@ void IngestHandler::operator()(http::Incoming&& incoming, http::Responder respon
     return;
   }
   if (method != bhttp::verb::post) {
-    http::Response response = http::MakeErrorResponse(http::Status::method_not_allowed, "method not allowed");
+    http::Response response = RelayError(http::Status::method_not_allowed, "method not allowed");
     response.set(bhttp::field::allow, "POST, OPTIONS");
     Answer(std::move(response), exchange);
     return;
@@ -150,8 +177,16 @@ std::optional<ProjectKey> IngestHandler::Authorize(const std::string& public_key
   return key;
 }
 
-void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, const Exchange& exchange) {
+void IngestHandler::Ingest(const IngestRoute& requested, http::Incoming&& incoming, const Exchange& exchange) {
   const auto& request = incoming.request;
+  // An envelope posted to the store route is read as an envelope (sentry-protocol.md §1.1).
+  IngestRoute route = requested;
+  if (route.endpoint == IngestEndpoint::kStore && !route.security &&
+      boost::beast::iequals(
+          TrimWhitespace(request[bhttp::field::content_type].substr(0, request[bhttp::field::content_type].find(';'))),
+          "application/x-sentry-envelope")) {
+    route.endpoint = IngestEndpoint::kEnvelope;
+  }
   const bool is_store = route.endpoint == IngestEndpoint::kStore;
   metrics_.bytes_received.Inc(request.body().size());
   auto auth = protocol::ExtractAuth(
@@ -235,7 +270,7 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
   }
 
   for (const auto& dropped : payload->dropped) {
-    metrics_.dropped_items.With({dropped.type}).Inc();
+    metrics_.dropped_items.With({RelayMetrics::ItemTypeLabel(dropped.type)}).Inc();
   }
   const bool forward = is_store || !payload->forward_body.empty();
   if (!forward) {
@@ -249,7 +284,8 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
     if (!decision.allowed) {
       metrics_.rejected.With({ReasonLabel(IngestErrorCode::kRateLimited)}).Inc();
       http::Response response = MakeIngestErrorResponse(MakeIngestError(IngestErrorCode::kRateLimited));
-      const std::string seconds = std::to_string(decision.retry_after_seconds);
+      const std::string seconds =
+          std::to_string(std::min<std::int64_t>(decision.retry_after_seconds, kMaxAdvertisedRetrySeconds));
       response.set(bhttp::field::retry_after, seconds);
       // All categories, scoped to the key (sentry-protocol.md §5.4); integers, as SDKs parse them.
       response.set("X-Sentry-Rate-Limits", seconds + "::key");
@@ -277,7 +313,7 @@ void IngestHandler::Ingest(const IngestRoute& route, http::Incoming&& incoming, 
 void IngestHandler::Produce(protocol::RawEvent event, const Exchange& exchange, bool empty_success) {
   const auto unavailable = [this, &exchange](const char* detail, const char* retry_after) {
     metrics_.rejected.With({"broker_unavailable"}).Inc();
-    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, detail);
+    http::Response response = RelayError(http::Status::service_unavailable, detail);
     response.set(bhttp::field::retry_after, retry_after);
     Answer(std::move(response), exchange);
   };
@@ -335,10 +371,23 @@ void IngestHandler::AnswerAcknowledged() {
     }
     spdlog::warn("event {} not acknowledged by kafka: {}", ack.event_id.ToHex(), ack.error);
     metrics_.rejected.With({"broker_unavailable"}).Inc();
-    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
+    http::Response response = RelayError(http::Status::service_unavailable, "event queue unavailable");
     response.set(bhttp::field::retry_after, "10");
     Answer(std::move(response), ack.exchange);
   }
+}
+
+void IngestHandler::CountServerAnswer(unsigned status, std::string_view target) {
+  metrics_.Requests(target.empty() ? RouteLabel::kOther : LabelOf(MatchRoute(target)), status).Inc();
+  const char* reason = status == 413   ? ReasonLabel(IngestErrorCode::kTooLarge)
+                       : status == 431 ? "headers_too_large"
+                       : status == 429 ? "ip_rate_limited"
+                                       : "malformed_http";
+  metrics_.rejected.With({reason}).Inc();
+}
+
+void IngestHandler::CountRefusedConnection(std::string_view reason) {
+  metrics_.connections_refused.With({std::string(reason)}).Inc();
 }
 
 void IngestHandler::ExpireOverdue(std::chrono::steady_clock::time_point now) {
@@ -354,7 +403,7 @@ void IngestHandler::ExpireOverdue(std::chrono::steady_clock::time_point now) {
   }
   for (const Exchange& exchange : overdue) {
     metrics_.rejected.With({"broker_timeout"}).Inc();
-    http::Response response = http::MakeErrorResponse(http::Status::service_unavailable, "event queue unavailable");
+    http::Response response = RelayError(http::Status::service_unavailable, "event queue unavailable");
     response.set(bhttp::field::retry_after, "10");
     Answer(std::move(response), exchange);
   }

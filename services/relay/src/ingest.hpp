@@ -52,6 +52,11 @@ class IngestHandler {
   /// Answers 503 to every request whose broker acknowledgement is overdue; the app calls it a few
   /// times a second. Cheaper than a timer per request, and all deadlines are the same length.
   void ExpireOverdue(std::chrono::steady_clock::time_point now);
+  /// Counts an answer the HTTP server gave by itself (413 over the body cap, 431, 400 for malformed
+  /// HTTP, 429 over the per-address rate): by route and status, and as a rejection by reason.
+  void CountServerAnswer(unsigned status, std::string_view target);
+  /// Counts a connection closed at accept ("max_connections" or "max_connections_per_ip").
+  void CountRefusedConnection(std::string_view reason);
 
  private:
   // One request's context: answers through it are counted by route and status, and timed. Only

@@ -26,6 +26,9 @@ RelayMetrics::RelayMetrics(metrics::Registry& registry)
                         .AddCounter("rookery_relay_bytes_decoded_total",
                                     "Request body bytes after content decoding (decompression).")
                         .With({})),
+      connections_refused(registry.AddCounter("rookery_relay_connections_refused_total",
+                                              "Connections closed at accept, by the cap that refused them.",
+                                              {"reason"})),
       requests_(registry.AddCounter("rookery_relay_requests_total", "HTTP requests by route and status.",
                                     {"route", "status"})),
       latency_family_(
@@ -33,6 +36,19 @@ RelayMetrics::RelayMetrics(metrics::Registry& registry)
   for (std::size_t i = 0; i < latency_.size(); ++i) {
     latency_[i] = &latency_family_.With({RouteName(static_cast<RouteLabel>(i))});
   }
+}
+
+const char* RelayMetrics::ItemTypeLabel(std::string_view type) {
+  // The item types of sentry-protocol.md §4.3 that Rookery accepts without processing.
+  static constexpr const char* kKnown[] = {
+      "attachment",   "transaction",  "session",        "sessions",      "client_report", "check_in",
+      "log",          "span",         "profile",        "profile_chunk", "replay_event",  "replay_recording",
+      "replay_video", "statsd",       "metric_buckets", "feedback",      "otel_log",      "otel_span",
+      "nel",          "raw_security", "form_data"};
+  for (const char* known : kKnown) {
+    if (type == known) return known;
+  }
+  return "unknown";
 }
 
 metrics::Counter& RelayMetrics::Requests(RouteLabel route, unsigned status) {

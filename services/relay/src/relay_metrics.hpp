@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "rookery/metrics/metrics.hpp"
 
@@ -21,11 +22,16 @@ class RelayMetrics {
   metrics::Counter& Requests(RouteLabel route, unsigned status);
   metrics::Histogram& Latency(RouteLabel route) { return *latency_[static_cast<std::size_t>(route)]; }
 
-  metrics::Counter& accepted;                        // events acknowledged by Kafka
-  metrics::Family<metrics::Counter>& rejected;       // reason
-  metrics::Family<metrics::Counter>& dropped_items;  // item type: accepted from SDKs, not processed
-  metrics::Counter& bytes_received;                  // request bodies as sent
-  metrics::Counter& bytes_decoded;                   // after content decoding: ratio = decoded / received
+  metrics::Counter& accepted;                              // events acknowledged by Kafka
+  metrics::Family<metrics::Counter>& rejected;             // reason
+  metrics::Family<metrics::Counter>& dropped_items;        // item type: accepted from SDKs, not processed
+  metrics::Counter& bytes_received;                        // request bodies as sent
+  metrics::Counter& bytes_decoded;                         // after content decoding: ratio = decoded / received
+  metrics::Family<metrics::Counter>& connections_refused;  // reason
+
+  /// The dropped-items label for an envelope item type: the known types by name, anything else as
+  /// "unknown", so that clients cannot mint series (DSN keys are public in browser apps).
+  static const char* ItemTypeLabel(std::string_view type);
 
  private:
   static constexpr unsigned kMaxStatus = 600;

@@ -11,7 +11,9 @@ int RunWeb(const WebConfig& config) {
   boost::asio::io_context ioc(config.io_threads);
   Api api(config);
   http::ServerOptions options = config.http;
-  options.decorate_own_errors = [](http::Response& response, std::string_view) { AddSecurityHeaders(response); };
+  options.decorate_own_errors = [](http::Response& response, std::string_view, std::string_view) {
+    AddSecurityHeaders(response);
+  };
   http::Server server(ioc, options,
                       [&api](http::Incoming&& in, http::Responder out) { api.Handle(std::move(in), std::move(out)); });
   server.Start();

@@ -37,9 +37,12 @@ struct ServerOptions {
   // Requests per second from one peer address (token bucket, burst of one second's worth);
   // over it: 429 with Retry-After. 0 = no cap. Behind a proxy every request shares its address.
   std::size_t max_requests_per_second_per_ip = 0;
-  /// Applied to the answers the server gives by itself (413, 431, 400 for malformed HTTP), so a
-  /// service can add the headers its clients expect on every answer (the relay: CORS, X-Sentry-Error).
-  std::function<void(Response&, std::string_view detail)> decorate_own_errors;
+  /// Applied to the answers the server gives by itself (413, 431, 400 for malformed HTTP, 429 over
+  /// the per-address rate), so a service can add the headers its clients expect on every answer
+  /// (the relay: CORS, X-Sentry-Error) and count them. `target` is empty when no request line was read.
+  std::function<void(Response&, std::string_view detail, std::string_view target)> decorate_own_errors;
+  /// Told of each connection closed at accept: "max_connections" or "max_connections_per_ip".
+  std::function<void(std::string_view reason)> on_connection_refused;
 };
 
 struct Incoming {
