@@ -381,7 +381,14 @@ class RealClientsTest(StackTestCase):
 
     # -- 7. raven-python 6.10 SentryHandler (recorded request) ---------------------------------------
     def test_raven_python_logging_handler_recorded_request(self):
-        with open(os.path.join(CLIENTS_DIR, "fixtures", "raven_python_logging_handler.json")) as f:
+        self.replay_raven_python_fixture("raven_python_logging_handler.json")
+
+    def test_raven_python_handler_in_gunicorns_error_log_recorded_request(self):
+        # SentryHandler at CRITICAL in gunicorn's logging config: the arbiter's WORKER TIMEOUT.
+        self.replay_raven_python_fixture("raven_python_gunicorn_error_log.json")
+
+    def replay_raven_python_fixture(self, name):
+        with open(os.path.join(CLIENTS_DIR, "fixtures", name)) as f:
             fixture = json.load(f)
         event_id = uuid.uuid4().hex
         now = time.time()
@@ -424,7 +431,8 @@ class RealClientsTest(StackTestCase):
         self.assertEqual(issue["culprit"], expect["culprit"])
         latest = self.assert_event(issue, event_id, expect["platform"], expect["sdk"])
         message = next(entry for entry in latest["entries"] if entry["type"] == "message")
-        self.assertEqual(message["data"], {"formatted": expect["title"], "params": ["stripe", 3]})
+        self.assertEqual(message["data"], {"formatted": expect["title"], "params": expect["params"]})
+        self.assertEqual(latest.get("logger", issue.get("logger")), expect["logger"])
         self.assertIn({"key": "level", "value": "fatal"}, latest["tags"])
 
 
