@@ -162,14 +162,14 @@ for pid in "${WORKER_PIDS[@]}"; do wait "$pid" || true; done
 RESETS=$(cat "$WORK"/worker*.log | grep -o 'offset_resets=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
 
 # The ceiling: the same rows (same columns, same payloads) COPYed by one client into one table
-# shaped like a day partition (same indexes, lz4, toast_tuple_target). Logged, like the partitions:
+# shaped like a day partition (same indexes, column storage, toast_tuple_target). Logged, like the partitions:
 # the worker pays for WAL, so an UNLOGGED ceiling would flatter PostgreSQL, not the worker.
 log "measuring the COPY ceiling"
 # One line: \copy is a psql meta-command and ends at a newline.
 COLUMNS="project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, environment"
-COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data"
+COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data, payload, tags"
 sql -c "\\copy (SELECT $COLUMNS FROM events) TO '$WORK/events.copy'"
-sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION)
+sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION INCLUDING STORAGE)
   WITH (toast_tuple_target = 512)"
 # The worker run's dirty pages are flushed now, not by a checkpoint in the middle of the COPY.
 psql_admin -c "CHECKPOINT" >/dev/null
