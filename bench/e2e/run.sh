@@ -108,7 +108,8 @@ SERVICE_PID[devbroker]=$!
 PIDS+=($!)
 for _ in $(seq 1 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 [ -s "$WORK/broker" ] || die "dev broker did not start: $(tail -n 5 "$WORK/devbroker.log")"
-export ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")"
+ROOKERY_KAFKA_BROKERS="$(cat "$WORK/broker")"
+export ROOKERY_KAFKA_BROKERS
 export ROOKERY_SECRET_KEY="bench-e2e-secret" ROOKERY_SMTP_URL="smtp://127.0.0.1:1" ROOKERY_SMTP_STARTTLS=none \
   ROOKERY_SMTP_FROM="alerts@rookery.test" ROOKERY_LOG_LEVEL=warn ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS=6000
 
