@@ -1,6 +1,8 @@
 -- wrk script for bench/relay: replays the request mix written by make_payloads.py, round-robin.
--- BENCH_DIR must point at that directory.
+-- BENCH_DIR must point at that directory. BENCH_DELAY_MS (bench/e2e) makes each connection wait
+-- that long after each answer before its next request: a paced load instead of a flood.
 local dir = os.getenv("BENCH_DIR")
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 local requests = {}
 local index = 0
 
@@ -22,6 +24,10 @@ init = function(args)
   end
   -- Threads start at different offsets so they do not send the same events in lockstep.
   index = math.random(#requests)
+end
+
+if pause then
+  delay = function() return pause end
 end
 
 request = function()

@@ -10,7 +10,7 @@ ROOKERY_PACKAGES=(
   librdkafka-dev libpqxx-dev rapidjson-dev catch2 libboost-dev libprotobuf-dev protobuf-compiler
   libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
-  python3 python3-sentry-sdk python3-yaml python3-aiosmtpd python3-zstandard curl procps iproute2
+  python3 python3-sentry-sdk python3-yaml python3-aiosmtpd python3-zstandard curl procps iproute2 iptables
   ruby ruby-sentry-ruby ruby-sentry-raven nodejs chromium
   clang-format docker-compose
 )

@@ -3,9 +3,15 @@
 Every service is the real binary, talking the real protocols: PostgreSQL over TCP, Kafka over
 the dev broker's sockets, HTTP. Ports are picked free at start, so a running `scripts/dev.sh up`
 is never disturbed. Stopping the stack sends SIGTERM and checks that every service exits 0.
+
+With ROOKERY_SYSTEM_NETNS=1 (root and `ip netns` needed) every process runs in a network namespace
+of its own on a private bridge, as separate hosts would: the dev broker, PostgreSQL (a throw-away
+instance of the test's), the relay, the web app, cron and each worker. See PrivateNetwork.
 """
 
+import atexit
 import gzip
+import ipaddress
 import json
 import os
 import re
@@ -14,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -62,6 +69,171 @@ def wait_for(predicate, timeout, interval=0.05, message="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
+NETNS = os.environ.get("ROOKERY_SYSTEM_NETNS") == "1"
+
+
+def netns_unavailable():
+    """Why ROOKERY_SYSTEM_NETNS=1 cannot work here, or None when it can."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool in ("ip", "iptables"):
+        if not shutil.which(tool):
+            return f"{tool} is missing (Debian packages iproute2 and iptables)"
+    if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+        return "`ip netns` does not work here"
+    return None
+
+
+def _run(argv):
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+class PrivateNetwork:
+    """A private network of hosts on one machine: a Linux bridge with a /24 of 10.231.0.0/16, and
+    one network namespace per host joined to it by a veth pair. The test process stays in the
+    machine's namespace, on the bridge's .1 address, like an operator's machine on the same LAN.
+
+    The dev broker is librdkafka's mock cluster, which binds and advertises 127.0.0.1 (hard-coded
+    in librdkafka 2.0); clients are given the broker host's address to bootstrap from, but the
+    metadata they get back says 127.0.0.1:<port>. So, as with a broker behind NAT, each client host
+    maps 127.0.0.1:<broker port> to the broker host (DNAT, then SNAT to its own address), and the
+    broker host maps what reaches its address to its loopback (route_localnet). These rules and
+    sysctls live in the namespaces and disappear with them: the machine's own are never touched.
+
+    Names carry the creating process's id (namespaces `rookery-<pid>-<token>-<host>`, links
+    `rk<token>b` and `rk<token>v<n>`), so one run's leftovers, if it was killed before its
+    teardown, are removed by the next one. One network is shared by everything in a process
+    (a Stack and the PrivatePostgres it uses) and destroyed when the last user releases it, or at
+    exit."""
+
+    _shared = None
+    _users = 0
+    _lock = threading.Lock()
+
+    @classmethod
+    def acquire(cls):
+        with cls._lock:
+            if cls._shared is None:
+                cls._shared = PrivateNetwork()
+            cls._users += 1
+            return cls._shared
+
+    @classmethod
+    def release(cls):
+        with cls._lock:
+            cls._users -= 1
+            if cls._users <= 0 and cls._shared is not None:
+                cls._shared.destroy()
+                cls._shared = None
+                cls._users = 0
+
+    def __init__(self):
+        reason = netns_unavailable()
+        if reason:
+            raise unittest.SkipTest(f"ROOKERY_SYSTEM_NETNS=1: {reason}")
+        self.sweep_leftovers()
+        self.token = uuid.uuid4().hex[:6]
+        self.prefix = f"rookery-{os.getpid()}-{self.token}-"
+        self.bridge = f"rk{self.token}b"
+        self.hosts = {}  # host name -> (namespace, address)
+        self.veths = 0
+        self.broker = None  # (address, ports) once the broker host is known
+        self.broker_host = None
+        used = _run(["ip", "-4", "route"])
+        free = [n for n in range(1, 255) if f"10.231.{n}." not in used]
+        if not free:
+            raise RuntimeError("no free /24 left in 10.231.0.0/16")
+        self.subnet = ipaddress.ip_network(f"10.231.{free[os.getpid() % len(free)]}.0/24")
+        self.addresses = iter(self.subnet.hosts())
+        self.gateway = str(next(self.addresses))
+        atexit.register(self.destroy)
+        try:
+            # A fixed address: a bridge otherwise takes the lowest of its ports' addresses, so a host
+            # added later (a new worker) could change it under the others' neighbour caches, and the
+            # answers to the test process would be lost until those entries expire (~30 s).
+            mac = "02:72:6b:" + ":".join(self.token[i:i + 2] for i in (0, 2, 4))
+            _run(["ip", "link", "add", self.bridge, "address", mac, "type", "bridge"])
+            _run(["ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge])
+            _run(["ip", "link", "set", self.bridge, "up"])
+        except BaseException:
+            self.destroy()
+            raise
+
+    @staticmethod
+    def sweep_leftovers():
+        """Removes the namespaces and bridges of earlier runs whose process is gone."""
+        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            match = re.match(r"(rookery-(\d+)-([0-9a-f]{6})-\S+)", line)
+            if match and not os.path.exists(f"/proc/{match.group(2)}"):
+                subprocess.run(["ip", "netns", "delete", match.group(1)], capture_output=True)
+                subprocess.run(["ip", "link", "delete", f"rk{match.group(3)}b"], capture_output=True)
+
+    def add_host(self, name):
+        """A namespace of its own for `name`, on the bridge; returns its address."""
+        if name in self.hosts:
+            return self.hosts[name][1]
+        namespace = self.prefix + name
+        address = str(next(self.addresses))
+        self.veths += 1
+        veth = f"rk{self.token}v{self.veths}"
+        self.hosts[name] = (namespace, address)
+        _run(["ip", "netns", "add", namespace])
+        _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+        _run(["ip", "link", "set", veth, "master", self.bridge, "up"])
+        for argv in (["link", "set", "lo", "up"], ["addr", "add", f"{address}/24", "dev", "eth0"],
+                     ["link", "set", "eth0", "up"], ["route", "add", "default", "via", self.gateway]):
+            _run(["ip", "-n", namespace, *argv])
+        if self.broker is not None:
+            self._route_broker_to(name)
+        return address
+
+    def address(self, name):
+        return self.hosts[name][1]
+
+    def exec_prefix(self, name):
+        """The argv prefix that runs a command on host `name`."""
+        self.add_host(name)
+        return ["ip", "netns", "exec", self.hosts[name][0]]
+
+    def in_host(self, name, argv):
+        return _run(self.exec_prefix(name) + argv)
+
+    def serve_broker(self, name, ports):
+        """Host `name` runs the dev broker on 127.0.0.1:<ports>: make it reachable from every
+        host, the ones added later included."""
+        self.broker = (self.address(name), [int(p) for p in ports])
+        self.in_host(name, ["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1",
+                            "net.ipv4.conf.eth0.route_localnet=1"])
+        self.in_host(name, ["iptables", "-t", "nat", "-A", "PREROUTING", "-i", "eth0", "-p", "tcp", "-d",
+                            self.broker[0], "-j", "DNAT", "--to-destination", "127.0.0.1"])
+        self.broker_host = name
+        for host in self.hosts:
+            if host != name:
+                self._route_broker_to(host)
+
+    def _route_broker_to(self, host):
+        if host == self.broker_host:
+            return
+        address, ports = self.broker
+        self.in_host(host, ["sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1"])
+        for port in ports:
+            self.in_host(host, ["iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport",
+                                str(port), "-j", "DNAT", "--to-destination", address])
+        self.in_host(host, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-p", "tcp", "-d", address, "-j", "SNAT",
+                            "--to-source", self.address(host)])
+
+    def destroy(self):
+        """Removes every namespace (their veth pairs go with them) and the bridge. Idempotent."""
+        for namespace, _ in self.hosts.values():
+            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
+        self.hosts = {}
+        subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
+
+
 class HttpResult:
     def __init__(self, status, headers, body):
         self.status = status
@@ -84,11 +256,22 @@ def http_request(url, data=None, headers=None, method=None, timeout=10):
 
 
 class Stack:
+    _count = 0
+
     def __init__(self, relay_env=None, admin_url=None, cron_env=None, web_env=None, bootstrap=True):
-        self.admin_url = admin_url or ADMIN_URL
+        Stack._count += 1
+        self.name = f"s{Stack._count}"
+        self.network = PrivateNetwork.acquire() if NETNS else None
+        # On a private network PostgreSQL is a host of its own too: the machine's cluster listens on
+        # the loopback only, and its configuration is not the tests' to change.
+        self.own_postgres = PrivatePostgres() if NETNS and admin_url is None else None
+        self.admin_url = admin_url or (self.own_postgres.admin_url if self.own_postgres else ADMIN_URL)
         if not self.admin_url:
             raise RuntimeError("ROOKERY_TEST_DATABASE_ADMIN_URL is not set: run the suite through scripts/test.sh")
         self.dir = tempfile.mkdtemp(prefix="rookery-it-")
+        if self.network:
+            for service in ("devbroker", "relay", "web", "cron", "worker"):
+                self.network.add_host(self.hostname(service))
         self.db_name = "rookery_it_" + uuid.uuid4().hex[:12]
         parts = urllib.parse.urlsplit(self.admin_url)
         self.database_url = urllib.parse.urlunsplit(parts._replace(path="/" + self.db_name))
@@ -112,13 +295,28 @@ class Stack:
             self.stop()
             raise
 
+    def hostname(self, service):
+        """The private network's host that runs `service` (each worker has its own)."""
+        return f"{self.name}-{service}"
+
+    def host(self, service):
+        """The address the tests reach `service` at: its host's on a private network."""
+        return self.network.address(self.hostname(service)) if self.network else "127.0.0.1"
+
     def _start(self):
         self._psql(f"CREATE DATABASE {self.db_name}")
         self.bootstrap_file = os.path.join(self.dir, "broker.addr")
         self._spawn("devbroker", [binary("devbroker"), "--bootstrap-file", self.bootstrap_file], dict(os.environ))
         wait_for(lambda: os.path.exists(self.bootstrap_file) and read_text(self.bootstrap_file).strip(), 10,
                  message="dev broker bootstrap file")
-        self.brokers = read_text(self.bootstrap_file).strip()
+        # What the broker's own host (and the Kafka tool, run there) uses; the services bootstrap from
+        # the broker host's address on a private network.
+        self.local_brokers = read_text(self.bootstrap_file).strip()
+        self.brokers = self.local_brokers
+        if self.network:
+            ports = [address.rsplit(":", 1)[1] for address in self.local_brokers.split(",")]
+            self.network.serve_broker(self.hostname("devbroker"), ports)
+            self.brokers = ",".join(f"{self.host('devbroker')}:{port}" for port in ports)
         self.run_admin("migrate")
         self.credentials = self.bootstrap("admin@example.com", "acme", "backend") if self.with_bootstrap else {}
         self.start_service("relay", self.relay_env)
@@ -135,28 +333,33 @@ class Stack:
             "ROOKERY_DATABASE_URL": self.database_url,
             "ROOKERY_KAFKA_BROKERS": self.brokers,
             "ROOKERY_RELAY_PORT": str(self.relay_port),
-            "ROOKERY_RELAY_BIND": "127.0.0.1",
+            "ROOKERY_RELAY_BIND": self.bind,
             "ROOKERY_WEB_PORT": str(self.web_port),
-            "ROOKERY_WEB_BIND": "127.0.0.1",
+            "ROOKERY_WEB_BIND": self.bind,
             "ROOKERY_CRON_PORT": str(self.cron_port),
             # Any free port: a test may run several workers; worker_port() reads it from the log.
             "ROOKERY_WORKER_PORT": "0",
-            "ROOKERY_WORKER_BIND": "127.0.0.1",
-            "ROOKERY_CRON_BIND": "127.0.0.1",
+            "ROOKERY_WORKER_BIND": self.bind,
+            "ROOKERY_CRON_BIND": self.bind,
             "ROOKERY_SECRET_KEY": "integration-test-secret",
             # Nothing listens here unless a test starts an SMTP server: alert mail fails
             # transiently and is retried, harmlessly.
             "ROOKERY_SMTP_URL": "smtp://127.0.0.1:1",
             "ROOKERY_SMTP_STARTTLS": "none",
             "ROOKERY_SMTP_FROM": "alerts@rookery.test",
-            "ROOKERY_RELAY_PUBLIC_URL": f"http://127.0.0.1:{self.relay_port}",
-            "ROOKERY_WEB_PUBLIC_URL": f"http://127.0.0.1:{self.web_port}",
+            "ROOKERY_RELAY_PUBLIC_URL": f"http://{self.host('relay')}:{self.relay_port}",
+            "ROOKERY_WEB_PUBLIC_URL": f"http://{self.host('web')}:{self.web_port}",
             "ROOKERY_WORKER_BATCH_WAIT_MS": "50",
             # The mock broker assigns partitions only after session.timeout.ms - 1 s.
             "ROOKERY_KAFKA_PARAM_SESSION_TIMEOUT_MS": "6000",
         })
         env.update(extra or {})
         return env
+
+    @property
+    def bind(self):
+        # A host of its own has only its address and its loopback: all of them, as on a server.
+        return "0.0.0.0" if self.network else "127.0.0.1"
 
     def start_service(self, name, extra_env=None):
         self._spawn(name, [binary(name)], self.env(extra_env))
@@ -185,11 +388,26 @@ class Stack:
         finally:
             if os.environ.get("ROOKERY_KEEP_TEST_LOGS") != "1":
                 shutil.rmtree(self.dir, ignore_errors=True)
+            try:
+                if self.own_postgres:
+                    self.own_postgres.destroy()
+                    self.own_postgres = None
+            finally:
+                if self.network:
+                    # Services a test started itself and left running go with their namespaces.
+                    for process in self.processes.values():
+                        if process.poll() is None:
+                            process.kill()
+                            process.wait()
+                    self.network = None
+                    PrivateNetwork.release()
         return codes
 
     def _spawn(self, name, argv, env=None):
         log_path = os.path.join(self.dir, name + ".log")
         self.logs[name] = log_path
+        if self.network:
+            argv = self.network.exec_prefix(self.hostname(name)) + argv
         with open(log_path, "ab") as log_file:
             self.processes[name] = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
                                                     env=env or self.env(), stdin=subprocess.DEVNULL)
@@ -250,7 +468,8 @@ class Stack:
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def kafka_count(self):
-        out = subprocess.run([kafka_tool(), "count", "--brokers", self.brokers, "--topic", self.topic],
+        out = subprocess.run(self.kafka_prefix() + [kafka_tool(), "count", "--brokers", self.local_brokers, "--topic",
+                                                    self.topic],
                              capture_output=True, text=True, timeout=30, check=True).stdout
         return int(out.strip())
 
@@ -259,11 +478,16 @@ class Stack:
         value_file = os.path.join(self.dir, "produce.value")
         with open(value_file, "w", encoding="utf-8") as file:
             file.write(value)
-        argv = [kafka_tool(), "produce", "--brokers", self.brokers, "--topic", self.topic, "--key", key,
+        argv = self.kafka_prefix() + [kafka_tool(), "produce", "--brokers", self.local_brokers, "--topic", self.topic,
+                                      "--key", key,
                 "--value-file", value_file]
         if header:
             argv += ["--header", header]
         subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+
+    def kafka_prefix(self):
+        """The Kafka tool runs on the broker's host, where its advertised 127.0.0.1 is itself."""
+        return self.network.exec_prefix(self.hostname("devbroker")) if self.network else []
 
     def worker_port(self, name="worker"):
         ports = re.findall(r"worker /healthz and /metrics on [^:]+:(\d+)", self.log_text(name))
@@ -277,7 +501,8 @@ class Stack:
         return float(match.group(1)) if match else 0.0
 
     def kafka_replay(self):
-        out = subprocess.run([kafka_tool(), "replay", "--brokers", self.brokers, "--topic", self.topic],
+        out = subprocess.run(self.kafka_prefix() + [kafka_tool(), "replay", "--brokers", self.local_brokers, "--topic",
+                                                    self.topic],
                              capture_output=True, text=True, timeout=60, check=True).stdout
         return int(out.strip().split()[-1])
 
@@ -305,19 +530,22 @@ class Stack:
     def project_id(self):
         return int(self.credentials["ROOKERY_PROJECT_ID"])
 
+    def worker_metrics(self, name="worker"):
+        return http_request(f"http://{self.host(name)}:{self.worker_port(name)}/metrics")
+
     def cron_get(self, path, port=None):
-        return http_request(f"http://127.0.0.1:{port or self.cron_port}{path}")
+        return http_request(f"http://{self.host('cron')}:{port or self.cron_port}{path}")
 
     def relay_get(self, path):
-        return http_request(f"http://127.0.0.1:{self.relay_port}{path}")
+        return http_request(f"http://{self.host('relay')}:{self.relay_port}{path}")
 
     def relay_post(self, path, body, headers=None, timeout=30):
-        return http_request(f"http://127.0.0.1:{self.relay_port}{path}", data=body, headers=headers or {},
+        return http_request(f"http://{self.host('relay')}:{self.relay_port}{path}", data=body, headers=headers or {},
                             method="POST", timeout=timeout)
 
     def web_get(self, path, token=None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return http_request(f"http://127.0.0.1:{self.web_port}{path}", headers=headers)
+        return http_request(f"http://{self.host('web')}:{self.web_port}{path}", headers=headers)
 
     def api(self, path, token=None):
         result = self.web_get(path, token or self.credentials["ROOKERY_API_TOKEN"])
@@ -345,26 +573,37 @@ class PrivatePostgres:
     restart it without touching the machine's cluster or other tests."""
 
     BIN = "/usr/lib/postgresql/15/bin"
+    _count = 0
 
     def __init__(self):
+        PrivatePostgres._count += 1
+        # With ROOKERY_SYSTEM_NETNS=1 it runs on a host of its own on the private network.
+        self.network = PrivateNetwork.acquire() if NETNS else None
+        self.hostname = f"pg{PrivatePostgres._count}"
+        self.address = self.network.add_host(self.hostname) if self.network else "127.0.0.1"
         self.dir = tempfile.mkdtemp(prefix="rookery-pg-")
         self.port = free_port()
         os.chmod(self.dir, 0o777)
         self._as_postgres([f"{self.BIN}/initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres"])
+        if self.network:
+            with open(f"{self.dir}/data/pg_hba.conf", "a", encoding="utf-8") as hba:
+                hba.write(f"host all all {self.network.subnet} trust\n")
         self.start()
 
     @property
     def admin_url(self):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres@{self.address}:{self.port}/postgres"
 
     def _as_postgres(self, argv):
         command = " ".join(f"'{a}'" for a in argv)
         runner = ["su", "postgres", "-c", command] if os.geteuid() == 0 else ["sh", "-c", command]
+        if self.network:
+            runner = self.network.exec_prefix(self.hostname) + runner
         subprocess.run(runner, check=True, capture_output=True, timeout=120)
 
     def start(self):
         self._as_postgres([f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-l", f"{self.dir}/log",
-                           "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start"])
+                           "-o", f"-p {self.port} -k {self.dir} -c listen_addresses={self.address}", "start"])
 
     def stop(self):
         self._as_postgres([f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-m", "fast", "stop"])
@@ -375,6 +614,9 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.network:
+            self.network = None
+            PrivateNetwork.release()
 
 
 class StackTestCase(unittest.TestCase):

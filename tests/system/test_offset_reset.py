@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from rookery_stack import Stack, http_request, wait_for  # noqa: E402
+from rookery_stack import Stack, wait_for  # noqa: E402
 
 KEY = "one-partition"  # every message below lands on the same partition
 BIG = "x" * 900_000    # under the producer's 1 MB message limit
@@ -46,7 +46,7 @@ class OffsetResetTest(unittest.TestCase):
         wait_for(lambda: self.stack.sql("SELECT count(*) FROM dead_letters WHERE payload = "
                                         "convert_to('last, still in the log', 'UTF8')") == [["1"]], 60,
                  message="the last message handled")
-        metrics = http_request(f"http://127.0.0.1:{self.stack.worker_port()}/metrics").body.decode()
+        metrics = self.stack.worker_metrics().body.decode()
         self.assertGreaterEqual(self.stack.metric(metrics, "rookery_worker_offset_resets"), 1)
         self.assertRegex(self.stack.log_text("worker"), re.compile(r"lost", re.IGNORECASE))
         # Still one process, still consuming: a new event goes all the way through.

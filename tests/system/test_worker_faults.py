@@ -17,7 +17,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from rookery_stack import Stack, wait_for  # noqa: E402
+from rookery_stack import Stack, binary, wait_for  # noqa: E402
 
 
 class WorkerFaultsTest(unittest.TestCase):
@@ -49,7 +49,7 @@ class WorkerFaultsTest(unittest.TestCase):
                 self.refused += 1
 
     def start_worker(self, name, extra_env=None):
-        self.stack._spawn(name, [self.stack.processes["worker"].args[0]],
+        self.stack._spawn(name, [binary("worker")],
                           self.stack.env({"ROOKERY_WORKER_BATCH_SIZE": "20", **(extra_env or {})}))
         # Stack.stop() knows only its own services: a test failing before it stops this worker must
         # not leave it running.
