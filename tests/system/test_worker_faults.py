@@ -228,8 +228,11 @@ class WorkerFaultsTest(unittest.TestCase):
         issue_id = self.stack.sql("SELECT id FROM issues WHERE title = 'held title'")[0][0]
         event_id = uuid.uuid4().hex
         now = datetime.datetime.now(datetime.timezone.utc)
+        # Named, so that only its own finished INSERT counts below (web and cron sessions can be
+        # idle in a transaction too, which once let the event go ahead of the holder).
         holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                  env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
         holder.stdin.write(
             "BEGIN; INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, "
             f"title, hashes, data) VALUES ({self.stack.project_id}, '{event_id}', '{now.date().isoformat()}', "
@@ -237,7 +240,8 @@ class WorkerFaultsTest(unittest.TestCase):
         holder.stdin.flush()
         try:
             wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                                            "AND datname = current_database()"), 10, message="the holder's insert")
+                                            "AND application_name = 'rookery_test_holder'"), 10,
+                     message="the holder's insert")
             store({"event_id": event_id, "message": "held title", "timestamp": now.isoformat()})
             wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                             "AND datname = current_database()"), 30, message="the worker's COPY waiting")
