@@ -977,14 +977,21 @@ void PrepareIssuesApi(pqxx::connection& c) {
             "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
             "WHERE i.id = ANY($1::bigint[]) AND ($3 = '' OR o.slug = $3) AND ($4 = '' OR p.slug = $4) "
             "ORDER BY i.first_seen, i.id FOR UPDATE OF i");
+  // Each issue's hours inside the window only (an index range scan per issue), summed per bucket,
+  // then every bucket of every issue. Joining the buckets to the hours directly read every hour the
+  // issue ever had, once per bucket: 150 ms for a page of busy issues over 14 days (bench/web).
   c.prepare(kStats,
-            "SELECT s.issue_id, extract(epoch FROM b.bucket)::bigint, coalesce(sum(h.count), 0)::bigint "
+            "WITH counts AS (SELECT h.issue_id, date_trunc($3, h.hour, 'UTC') AS bucket, sum(h.count) AS n "
             "FROM unnest($1::bigint[], $2::bigint[]) AS s(issue_id, project_id) "
+            "JOIN issue_hourly_counts h ON h.project_id = s.project_id AND h.issue_id = s.issue_id "
+            "AND h.hour >= date_trunc($3, now(), 'UTC') - ($4::int - 1) * ('1 ' || $3)::interval "
+            "GROUP BY 1, 2) "
+            "SELECT s.issue_id, extract(epoch FROM b.bucket)::bigint, coalesce(c.n, 0)::bigint "
+            "FROM unnest($1::bigint[]) AS s(issue_id) "
             "CROSS JOIN generate_series(date_trunc($3, now(), 'UTC') - ($4::int - 1) * ('1 ' || $3)::interval, "
             "date_trunc($3, now(), 'UTC'), ('1 ' || $3)::interval) AS b(bucket) "
-            "LEFT JOIN issue_hourly_counts h ON h.project_id = s.project_id AND h.issue_id = s.issue_id "
-            "AND h.hour >= b.bucket AND h.hour < b.bucket + ('1 ' || $3)::interval "
-            "GROUP BY s.issue_id, b.bucket ORDER BY s.issue_id, b.bucket");
+            "LEFT JOIN counts c ON c.issue_id = s.issue_id AND c.bucket = b.bucket "
+            "ORDER BY s.issue_id, b.bucket");
   // Ignore thresholds are absolute (times_seen / user_count to reach), as the worker compares them.
   c.prepare(kSetStatus,
             "UPDATE issues SET status = $2, status_changed_at = now(), "
