@@ -166,6 +166,7 @@ sql -c "(SELECT id FROM issues ORDER BY times_seen DESC, id LIMIT 50)
                    ORDER BY md5(id::text) LIMIT 50)" >"$WORK/issues"
 RELEASE="$(sql -c "SELECT value FROM issue_tag_values WHERE key = 'release' GROUP BY value ORDER BY count(*) DESC
                    OFFSET 3 LIMIT 1")"
+USER_KEY="$(sql -c "SELECT user_key FROM issue_users GROUP BY user_key ORDER BY count(*), user_key LIMIT 1")"
 RARE_WORD="$(sql -c "SELECT split_part(metadata->>'value', ' ', -1) FROM issues ORDER BY md5(id::text) LIMIT 1")"
 
 ENDPOINTS=()  # name|path template; {p} a project slug, {i} an issue id
@@ -186,6 +187,7 @@ add "search: free text (one issue)" "/api/0/projects/$ORG/{p}/issues/?statsPerio
 add "search: level:warning" "/api/0/projects/$ORG/{p}/issues/?statsPeriod=24h&query=$(enc 'is:unresolved level:warning')"
 add "search: browser.name:Chrome" "/api/0/projects/$ORG/{p}/issues/?statsPeriod=24h&query=$(enc 'is:unresolved browser.name:Chrome')"
 add "search: environment:staging" "/api/0/projects/$ORG/{p}/issues/?statsPeriod=24h&query=$(enc 'is:unresolved environment:staging')"
+add "search: user:<one> (org)" "/api/0/organizations/$ORG/issues/?statsPeriod=24h&query=$(enc "is:unresolved user:$USER_KEY")"
 add "search: release:<one>" "/api/0/organizations/$ORG/issues/?statsPeriod=24h&query=$(enc "is:unresolved release:$RELEASE")"
 add "search: org free text (one issue)" "/api/0/organizations/$ORG/issues/?statsPeriod=24h&query=$(enc "$RARE_WORD")"
 add "issue" "/api/0/issues/{i}/"
