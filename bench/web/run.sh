@@ -6,9 +6,10 @@
 # Goals (issue #6): every issue list, search and issue detail request answers with p95 < 150 ms;
 # the UI's first load is < 300 KB of compressed JavaScript.
 #
-# The database (rookery_bench_web) is seeded once and kept for the next run; it is seeded again
-# when the seed scripts, the migrations or the sizes change, or with --reseed (do that after a change
-# to what the worker stores). Seeding: the real pipeline (rookery-bench-preload's sentry-python
+# The database (rookery_bench_web) is seeded once and kept for the next runs; it is seeded again
+# when the seed scripts, the migrations or the sizes change, when it is older than
+# BENCH_MAX_AGE_HOURS (default 6: the data ages), or with --reseed (do that after a change to what
+# the worker stores). Seeding: the real pipeline (rookery-bench-preload's sentry-python
 # events → dev broker → rookery-worker) stores a few events, one issue per group, and seed_*.sql
 # grows that to the full size in SQL from those very payloads, computing every aggregate the way
 # the worker does; see seed_prepare.sql. BENCH_EVENTS / BENCH_ISSUES / BENCH_DAYS change the size.
@@ -131,13 +132,20 @@ seed() {
   [ "$issues" = "$ISSUES" ] && [ "$events" = "$EVENTS" ] &&
     [ "$(sql -c "SELECT count(*) FROM events")" = "$EVENTS" ] ||
     die "seeded $issues issues and $events events, not $ISSUES and $EVENTS"
-  psql_admin -c "COMMENT ON DATABASE $DB IS '$SIGNATURE'" >/dev/null
+  psql_admin -c "COMMENT ON DATABASE $DB IS '$SIGNATURE seeded at $(date +%s)'" >/dev/null
   SEED_SECONDS=$((SECONDS - started))
   log "seeded in $SEED_SECONDS s"
 }
 
 SEED_SECONDS=""
-if [ $RESEED = 1 ] || [ "$CURRENT" != "$SIGNATURE" ]; then seed; else log "reusing $DB ($SIGNATURE)"; fi
+# Kept, the data ages: issues "seen in the last 24 hours" become fewer by the hour.
+SEEDED_AT="${CURRENT##*seeded at }"
+if [ $RESEED = 1 ] || [ "${CURRENT% seeded at *}" != "$SIGNATURE" ] || ! [[ "$SEEDED_AT" =~ ^[0-9]+$ ]] ||
+  [ $(($(date +%s) - SEEDED_AT)) -gt $((${BENCH_MAX_AGE_HOURS:-6} * 3600)) ]; then
+  seed
+else
+  log "reusing $DB ($SIGNATURE, seeded $(((($(date +%s) - SEEDED_AT)) / 60)) minutes ago)"
+fi
 DB_SIZE="$(sql -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 # A token of the organization's owner for this run only.
