@@ -129,9 +129,9 @@ seed() {
   log "vacuum and analyze ($((SECONDS - started)) s)"
   psql_admin -d "$DB" -c "VACUUM (ANALYZE)"
   read -r issues events < <(sql -c "SELECT count(*), sum(times_seen) FROM issues")
-  [ "$issues" = "$ISSUES" ] && [ "$events" = "$EVENTS" ] &&
-    [ "$(sql -c "SELECT count(*) FROM events")" = "$EVENTS" ] ||
+  if [ "$issues" != "$ISSUES" ] || [ "$events" != "$EVENTS" ] || [ "$(sql -c "SELECT count(*) FROM events")" != "$EVENTS" ]; then
     die "seeded $issues issues and $events events, not $ISSUES and $EVENTS"
+  fi
   psql_admin -c "COMMENT ON DATABASE $DB IS '$SIGNATURE seeded at $(date +%s)'" >/dev/null
   SEED_SECONDS=$((SECONDS - started))
   log "seeded in $SEED_SECONDS s"
@@ -144,7 +144,7 @@ if [ $RESEED = 1 ] || [ "${CURRENT% seeded at *}" != "$SIGNATURE" ] || ! [[ "$SE
   [ $(($(date +%s) - SEEDED_AT)) -gt $((${BENCH_MAX_AGE_HOURS:-6} * 3600)) ]; then
   seed
 else
-  log "reusing $DB ($SIGNATURE, seeded $(((($(date +%s) - SEEDED_AT)) / 60)) minutes ago)"
+  log "reusing $DB ($SIGNATURE, seeded $((($(date +%s) - SEEDED_AT) / 60)) minutes ago)"
 fi
 DB_SIZE="$(sql -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
@@ -178,7 +178,7 @@ USER_KEY="$(sql -c "SELECT user_key FROM issue_users GROUP BY user_key ORDER BY 
 RARE_WORD="$(sql -c "SELECT split_part(metadata->>'value', ' ', -1) FROM issues ORDER BY md5(id::text) LIMIT 1")"
 
 ENDPOINTS=()  # name|path template; {p} a project slug, {i} an issue id
-add() { [[ "$1" =~ ${BENCH_ONLY:-.} ]] && ENDPOINTS+=("$1|$2") || true; }
+add() { if [[ "$1" =~ ${BENCH_ONLY:-.} ]]; then ENDPOINTS+=("$1|$2"); fi; }
 enc() { /usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 # What the UI asks: its issue list sends query, sort and statsPeriod (24h unless chosen), no limit (100).
 LIST="query=is%3Aunresolved&statsPeriod=24h"
