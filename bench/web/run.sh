@@ -224,17 +224,24 @@ server_ticks() {
   ticks "${files[@]}"
 }
 BACKENDS=()
+# The machine's CPU time, "<busy ticks> <all ticks>" of all cores (/proc/stat): what the server did
+# not use of it was the neighbours' (and wrk's).
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
-# One wrk run: "<requests/s> <non-2xx> <p50 ms> <p95 ms> <p99 ms> <max ms> <server CPU ms per request>".
+# One wrk run: "<requests/s> <non-2xx> <p50 ms> <p95 ms> <p99 ms> <max ms> <server CPU ms per request>
+# <% of the machine's CPU the others used>".
 measure() {  # <paths file> <seconds>
-  local out before after
+  local out before after busy_before all_before busy_after all_after
   before=$(server_ticks)
+  read -r busy_before all_before < <(machine_ticks)
   out=$(BENCH_PATHS="$1" BENCH_TOKEN="$TOKEN" wrk -t1 -c"$CONNECTIONS" -d"${2}s" --timeout 10s \
         -s "$BENCH/requests.lua" "$URL" 2>&1) || die "wrk failed: $out"
+  read -r busy_after all_after < <(machine_ticks)
   after=$(server_ticks)
-  echo "$out" | awk -v s="$2" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" '/^RESULT/ {
-    printf "%.0f %d %.1f %.1f %.1f %.1f %.2f\n", $2 / s, $3 + $4, $5 / 1000, $6 / 1000, $7 / 1000, $8 / 1000,
-           ($2 > 0 ? t * 1000 / hz / $2 : 0) }'
+  echo "$out" | awk -v s="$2" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    -v others="$((busy_after - busy_before - (after - before)))" -v all="$((all_after - all_before))" '/^RESULT/ {
+    printf "%.0f %d %.1f %.1f %.1f %.1f %.2f %.0f\n", $2 / s, $3 + $4, $5 / 1000, $6 / 1000, $7 / 1000, $8 / 1000,
+           ($2 > 0 ? t * 1000 / hz / $2 : 0), (all > 0 ? 100 * others / all : 0) }'
 }
 
 # Every URL answers 200 before anything is timed (a 4xx is fast and would flatter the figures).
@@ -326,32 +333,33 @@ printf '\nbench/web  (%s events, %s issues, %s projects, %s days; database %s%s;
   "$SECONDS_PER_RUN" "$(nproc)"
 printf '  load before %s, after %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  %s\n' "$SHAPE"
-printf '\n  %-40s %7s %8s %8s %8s %8s %8s %8s\n' "endpoint" "req/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "CPU ms" "p95/goal"
+printf '\n  %-40s %7s %8s %8s %8s %8s %8s %6s %8s\n' "endpoint" "req/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "CPU ms" \
+  "others" "p95/goal"
 for c in 0 1 2; do
   for when in before after; do
     if [ $when = before ]; then r=${CEILING_BEFORE[$c]}; else r=${CEILING_AFTER[$c]}; fi
-    read -r rps bad p50 p95 p99 max cpu <<<"$r"
-    printf '  %-40s %7s %8s %8s %8s %8s %8s %8s\n' "${CEILING_NAMES[$c]%% (*} ($when)" "$rps" "$p50" "$p95" "$p99" "$max" \
-      "$cpu" "-"
+    read -r rps bad p50 p95 p99 max cpu others <<<"$r"
+    printf '  %-40s %7s %8s %8s %8s %8s %8s %5s%% %8s\n' "${CEILING_NAMES[$c]%% (*} ($when)" "$rps" "$p50" "$p95" "$p99" \
+      "$max" "$cpu" "$others" "-"
   done
 done
 WORST=0
 FAILED=0
 i=0
 for endpoint in "${ENDPOINTS[@]}"; do
-  read -r rps bad p50 p95 p99 max cpu <<<"${RESULTS[$i]}"
+  read -r rps bad p50 p95 p99 max cpu others <<<"${RESULTS[$i]}"
   ratio=$(awk -v p="$p95" -v g=$GOAL_MS 'BEGIN { printf "%.2f", p / g }')
   mark=""
   if awk -v p="$p95" -v g=$GOAL_MS 'BEGIN { exit !(p >= g) }'; then mark=" MISSED"; FAILED=$((FAILED + 1)); fi
   [ "$bad" = 0 ] || { mark="$mark ($bad errors)"; FAILED=$((FAILED + 1)); }
-  printf '  %-40s %7s %8s %8s %8s %8s %8s %8s%s\n' "${endpoint%%|*}" "$rps" "$p50" "$p95" "$p99" "$max" "$cpu" "$ratio" \
-    "$mark"
+  printf '  %-40s %7s %8s %8s %8s %8s %8s %5s%% %8s%s\n' "${endpoint%%|*}" "$rps" "$p50" "$p95" "$p99" "$max" "$cpu" \
+    "$others" "$ratio" "$mark"
   WORST=$(awk -v a="$WORST" -v b="$ratio" 'BEGIN { print (b > a ? b : a) }')
   i=$((i + 1))
 done
 printf '  worst p95/goal %s (goal: p95 < %s ms for every endpoint; %s missed). CPU ms: rookery-web and its\n' "$WORST" \
   "$GOAL_MS" "$FAILED"
-printf '  PostgreSQL sessions per request.\n'
+printf '  PostgreSQL sessions per request; others: the CPU everything else (wrk included) used, in %% of the machine.\n'
 
 read -r _ gzip_js brotli_js raw_js < <(grep '^js ' "$WORK/ui")
 read -r _ gzip_css brotli_css raw_css < <(grep '^css ' "$WORK/ui")
