@@ -215,6 +215,40 @@ class IssuesApiTest(StackTestCase):
         self.assertTrue(links["next"][1])
         self.assertTrue(links["next"][0].startswith(f"http://127.0.0.1:{self.stack.web_port}/api/0/organizations/"))
 
+    def test_org_list_pages_across_projects(self):
+        # The organization's list takes each project's first page and merges them: pages must
+        # interleave the projects in the sort's order, in both directions, and match one big page.
+        word = "orgpage" + uuid.uuid4().hex[:8]
+        other = self.stack.bootstrap("admin@example.com", self.org, "pages-" + uuid.uuid4().hex[:6])
+        other["key"] = urllib.parse.urlsplit(other["ROOKERY_DSN"]).username
+        names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+        created = set()
+        for n, name in enumerate(names):
+            ids = [self.send(f"{word} item {name}", project=other if n % 2 else None) for _ in range(1 + n % 3)]
+            self.wait_stored(*ids)
+            created.add(self.issue_of(ids[0]))
+        base = f"/api/0/organizations/{self.org}/issues/?"
+        for sort in ["date", "new", "freq", "user"]:
+            whole = [int(issue["id"]) for issue in self.get(base + urllib.parse.urlencode({"query": word, "sort": sort}))]
+            self.assertEqual(set(whole), created, sort)
+            pages, last_headers = self.walk(base + urllib.parse.urlencode({"query": word, "limit": 3, "sort": sort}))
+            self.assertEqual([len(page) for page in pages], [3, 3, 2], sort)
+            self.assertEqual([int(issue["id"]) for page in pages for issue in page], whole, sort)
+            backward = []
+            url = self.links(last_headers)["previous"][0]
+            while True:
+                result = http_request(url, headers={
+                    "Authorization": f"Bearer {self.stack.credentials['ROOKERY_API_TOKEN']}"})
+                backward = [int(issue["id"]) for issue in result.json()] + backward
+                url, more, _ = self.links(result.headers)["previous"]
+                if not more:
+                    break
+            self.assertEqual(backward, whole[:6], sort)
+        # Restricted to one project, the same list keeps only that project's issues.
+        only = self.get(base + urllib.parse.urlencode({"query": word, "project": other["ROOKERY_PROJECT_ID"]}))
+        self.assertEqual(len(only), 4)
+        self.assertEqual({issue["project"]["id"] for issue in only}, {other["ROOKERY_PROJECT_ID"]})
+
     def test_stats_period(self):
         word = "stats" + uuid.uuid4().hex[:8]
         counts = {self.new_issue(f"{word} a", times=3): 3, self.new_issue(f"{word} b", times=1): 1}

@@ -78,8 +78,9 @@ constexpr const char* kIssueSelect =
     "coalesce((extract(epoch FROM i.ignore_until) * 1000)::bigint, 0), "
     "coalesce(i.ignore_until_times_seen - i.times_seen, 0), coalesce(i.ignore_until_user_count - i.user_count, 0), "
     "coalesce(i.assigned_to, 0), coalesce(u.email, ''), coalesce(u.name, '') ";
-constexpr const char* kIssueFrom =
-    "FROM issues i JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.organization_id "
+// What kIssueSelect reads besides `issues i`.
+constexpr const char* kIssueJoins =
+    "JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.organization_id "
     "LEFT JOIN users u ON u.id = i.assigned_to ";
 
 constexpr const char* kEventColumns =
@@ -316,34 +317,45 @@ http::Response ListIssues(pqxx::connection& connection, const Route& route, cons
 
   pqxx::read_transaction tx(connection);
   SqlParams params;
-  std::string where;
+  std::string scope;  // the project, or the organization's projects (`op`)
   if (route.endpoint == Endpoint::kProjectIssues) {
     const auto project = tx.exec_prepared(kProjectForMember, route.org_slug, route.project_slug, caller.user_id);
     if (project.empty()) return NotFound();
-    where = "WHERE i.project_id = " + params.Add(project[0][0].as<std::string>()) + "::bigint";
+    scope = "i.project_id = " + params.Add(project[0][0].as<std::string>()) + "::bigint";
   } else {
     const auto org = tx.exec_prepared(kOrgForMember, route.org_slug, caller.user_id);
     if (org.empty()) return NotFound();
-    where = "WHERE p.organization_id = " + params.Add(org[0][0].as<std::string>()) + "::bigint";
+    scope = "op.organization_id = " + params.Add(org[0][0].as<std::string>()) + "::bigint";
     if (!project_filter.empty()) {
-      where += " AND i.project_id = ANY(" + params.Add(ArrayLiteral(project_filter)) + "::bigint[])";
+      scope += " AND op.id = ANY(" + params.Add(ArrayLiteral(project_filter)) + "::bigint[])";
     }
   }
-  if (auto error = AppendSearchConditions(query, caller.user_id, where, params); !error.empty()) {
+  std::string conditions;  // over `issues i` alone
+  if (auto error = AppendSearchConditions(query, caller.user_id, conditions, params); !error.empty()) {
     return BadRequest(error);
   }
-  if (period) where += " AND i.last_seen >= now() - " + params.Add(period->window) + "::interval";
+  if (period) conditions += " AND i.last_seen >= now() - " + params.Add(period->window) + "::interval";
   const bool backward = cursor && cursor->backward;
   if (cursor) {
     const std::string value =
         sort->timestamp ? MicrosParam(params, cursor->value) : params.Add(std::to_string(cursor->value)) + "::bigint";
-    where += std::string(" AND (") + sort->column + ", i.id) " + (backward ? ">" : "<") + " (" + value + ", " +
-             params.Add(cursor->key) + "::bigint)";
+    conditions += std::string(" AND (") + sort->column + ", i.id) " + (backward ? ">" : "<") + " (" + value + ", " +
+                  params.Add(cursor->key) + "::bigint)";
   }
   const char* direction = backward ? " ASC" : " DESC";
-  const std::string sql = std::string(kIssueSelect) + ", " + sort->value + " " + kIssueFrom + where + " ORDER BY " +
-                          sort->column + direction + ", i.id" + direction + " LIMIT " +
-                          params.Add(std::to_string(*limit + 1)) + "::bigint";
+  const std::string order_limit = std::string(" ORDER BY ") + sort->column + direction + ", i.id" + direction +
+                                  " LIMIT " + params.Add(std::to_string(*limit + 1)) + "::bigint";
+  std::string sql = std::string(kIssueSelect) + ", " + sort->value + " ";
+  if (route.endpoint == Endpoint::kProjectIssues) {
+    // The sort's (project_id, …) index, walked until the page is full.
+    sql += std::string("FROM issues i ") + kIssueJoins + "WHERE " + scope + conditions + order_limit;
+  } else {
+    // Each project's first page by its own index, then the best of those: one walk of the whole
+    // organization's issues, which has no index in the sort's order, read and sorted every issue
+    // (bench/web: 15 ms of CPU for 20,000 issues, against 5 ms this way).
+    sql += "FROM (SELECT i.* FROM projects op CROSS JOIN LATERAL (SELECT * FROM issues i WHERE i.project_id = op.id" +
+           conditions + order_limit + ") i WHERE " + scope + ") i " + kIssueJoins + order_limit;
+  }
   const auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params.Values()));
 
   const bool more = static_cast<int>(rows.size()) > *limit;
@@ -952,7 +964,7 @@ void PrepareIssuesApi(pqxx::connection& c) {
             "SELECT p.id FROM projects p JOIN organizations o ON o.id = p.organization_id "
             "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $3 "
             "WHERE o.slug = $1 AND p.slug = $2");
-  c.prepare(kIssueForMember, std::string(kIssueSelect) + kIssueFrom +
+  c.prepare(kIssueForMember, std::string(kIssueSelect) + "FROM issues i " + kIssueJoins +
                                  "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
                                  "WHERE i.id = $1");
   // The caller's issues among $1, restricted to an org slug and project slug when given; locked,
@@ -963,14 +975,21 @@ void PrepareIssuesApi(pqxx::connection& c) {
             "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
             "WHERE i.id = ANY($1::bigint[]) AND ($3 = '' OR o.slug = $3) AND ($4 = '' OR p.slug = $4) "
             "ORDER BY i.first_seen, i.id FOR UPDATE OF i");
+  // Each issue's hours inside the window only (an index range scan per issue), summed per bucket,
+  // then every bucket of every issue. Joining the buckets to the hours directly read every hour the
+  // issue ever had, once per bucket: 150 ms for a page of busy issues over 14 days (bench/web).
   c.prepare(kStats,
-            "SELECT s.issue_id, extract(epoch FROM b.bucket)::bigint, coalesce(sum(h.count), 0)::bigint "
+            "WITH counts AS (SELECT h.issue_id, date_trunc($3, h.hour, 'UTC') AS bucket, sum(h.count) AS n "
             "FROM unnest($1::bigint[], $2::bigint[]) AS s(issue_id, project_id) "
+            "JOIN issue_hourly_counts h ON h.project_id = s.project_id AND h.issue_id = s.issue_id "
+            "AND h.hour >= date_trunc($3, now(), 'UTC') - ($4::int - 1) * ('1 ' || $3)::interval "
+            "GROUP BY 1, 2) "
+            "SELECT s.issue_id, extract(epoch FROM b.bucket)::bigint, coalesce(c.n, 0)::bigint "
+            "FROM unnest($1::bigint[]) AS s(issue_id) "
             "CROSS JOIN generate_series(date_trunc($3, now(), 'UTC') - ($4::int - 1) * ('1 ' || $3)::interval, "
             "date_trunc($3, now(), 'UTC'), ('1 ' || $3)::interval) AS b(bucket) "
-            "LEFT JOIN issue_hourly_counts h ON h.project_id = s.project_id AND h.issue_id = s.issue_id "
-            "AND h.hour >= b.bucket AND h.hour < b.bucket + ('1 ' || $3)::interval "
-            "GROUP BY s.issue_id, b.bucket ORDER BY s.issue_id, b.bucket");
+            "LEFT JOIN counts c ON c.issue_id = s.issue_id AND c.bucket = b.bucket "
+            "ORDER BY s.issue_id, b.bucket");
   // Ignore thresholds are absolute (times_seen / user_count to reach), as the worker compares them.
   c.prepare(kSetStatus,
             "UPDATE issues SET status = $2, status_changed_at = now(), "
