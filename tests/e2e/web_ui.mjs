@@ -276,7 +276,11 @@ const scenarios = {
     await shot(page, "issues-search");
     step("free-text search");
     for (const row of await rows.all()) await row.locator('input[type="checkbox"]').check();
+    // Merging asks first: the first click arms the button, the second merges.
     await page.getByRole("button", { name: "Merge", exact: true }).click();
+    result.mergeConfirm = (await page.getByRole("button", { name: /^Merge \d+ issues\?$/ }).innerText()).trim();
+    result.rowsWhileArmed = await rows.count();
+    await page.getByRole("button", { name: /^Merge \d+ issues\?$/ }).click();
     result.afterMerge = await waitRows(1, args.mergeMarker);
     const merged = rows.first();
     result.mergedEvents = (await merged.locator(".col-num").nth(0).innerText()).trim();

@@ -314,6 +314,8 @@ class SearchMergeTest(WebUiTestCase):
         self.assertEqual(len(seen["textSearch"]), 2)
         self.assertTrue(any("TimeoutError" in t for t in seen["textSearch"]), seen["textSearch"])
         self.assertTrue(any("ConnectionError" in t for t in seen["textSearch"]), seen["textSearch"])
+        self.assertEqual(seen["mergeConfirm"], "Merge 2 issues?")
+        self.assertEqual(seen["rowsWhileArmed"], 2)
         self.assertEqual(len(seen["afterMerge"]), 1)
         self.assertEqual((seen["mergedEvents"], seen["mergedIssueEvents"]), ("3", "3"))
         # The API agrees: one issue with the three events of both.
