@@ -13,6 +13,7 @@
 //   reset: a reset link (from the mail) sets a new password; opened again it is refused
 //   issuepage: the event graph (24h/30d), tag facets, Older/Newer between events (URL per event)
 //   keys:  a count-only rate limit (60 s window), Rotate asks first, a member sees no admin actions
+//   memberteams: team checkboxes on a member's row in the organization settings (join, leave)
 //   narrow: at 375 px the menu button opens the nav; project and organization settings reached
 //   full:  first-run setup, sign out and in, create a Python project, send an error with the DSN
 //          the page shows, see the issue and its stack trace, resolve it
@@ -287,6 +288,35 @@ const scenarios = {
     };
     await shot(page, "settings-keys-member");
     step("member sees no admin actions");
+  },
+
+  // Team checkboxes on a member's row in the organization settings; with args.toggle, the box of
+  // args.team is flipped and flipped back, each time seen again after a reload.
+  async memberteams(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/settings/`);
+    const group = page.getByRole("group", { name: `Teams of ${args.email}` });
+    await group.waitFor();
+    const box = group.locator(`input[name="team-${args.team}"]`);
+    result.teamBoxes = await group.locator('input[type="checkbox"]').count();
+    result.checkedBefore = await box.isChecked();
+    await shot(page, "settings-member-teams");
+    if (!args.toggle) return;
+    const flip = async (want) => {
+      if (want) await box.check();
+      else await box.uncheck();
+      await page.waitForFunction(
+        ([sel, on]) => document.querySelector(sel)?.checked === on && !document.querySelector(sel)?.disabled,
+        [`input[name="team-${args.team}"]`, want],
+      );
+      await page.reload();
+      await box.waitFor();
+      return box.isChecked();
+    };
+    result.checkedAfterFlip = await flip(!result.checkedBefore);
+    result.errors = await page.locator(".form-error").allInnerTexts();
+    result.checkedAfterRestore = await flip(result.checkedBefore);
+    step("member left and joined a team (or the other way)");
   },
 
   // At a phone's width the nav sits behind a menu button: project settings are reachable.

@@ -327,6 +327,27 @@ class SettingsTest(WebUiTestCase):
             self.assertNotIn(label, member["buttons"])
 
 
+    def test_member_team_checkboxes(self):
+        team = f"oncall{int(time.time())}"
+        self.api_write("POST", f"/api/0/organizations/{self.org}/teams/", {"name": team, "slug": team})
+        me = self.stack.api("/api/0/users/me/")
+        members = self.stack.api(f"/api/0/organizations/{self.org}/members/")
+        member = next(m for m in members if m["email"] == me["email"])  # after the team was made
+        # The per-team endpoint is newer than the page: without it the checkboxes are only shown.
+        probe = http_request(f"{self.base}/api/0/organizations/{self.org}/members/{member['id']}/teams/{team}/",
+                             headers={"Authorization": f"Bearer {self.token}"})
+        toggle = probe.status not in (404, 405, 501)
+        seen = self.drive("memberteams", email=me["email"], team=team, toggle=toggle)
+        self.assertGreaterEqual(seen["teamBoxes"], 1)
+        # The one who made the team may be on it already.
+        self.assertEqual(seen["checkedBefore"], team in member.get("teams", []))
+        if not toggle:
+            return
+        self.assertEqual(seen["errors"], [])
+        self.assertEqual(seen["checkedAfterFlip"], not seen["checkedBefore"])
+        self.assertEqual(seen["checkedAfterRestore"], seen["checkedBefore"])
+
+
 class SearchMergeTest(WebUiTestCase):
     def store(self, event):
         event = {"event_id": uuid.uuid4().hex, "platform": "python", **event}
