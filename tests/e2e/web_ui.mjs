@@ -197,7 +197,6 @@ const scenarios = {
       result.mockedGraph.bars30d = await bars.count();
       result.mockedGraph.text30d = await graph.innerText();
       await graph.getByRole("button", { name: "24h", exact: true }).click();
-      await shot(page, "issue-graph-mocked");
       await page.unroute(`**/api/0/issues/${args.issueId}/`);
       await page.reload();
       await page.locator(".event[data-event-id]").waitFor();
