@@ -11,6 +11,10 @@
 //   invite: an admin invites a member in the organization settings and reads the link; the link
 //          opened signed out sets the password and signs in; "Forgot password?" asks for a reset
 //   reset: a reset link (from the mail) sets a new password; opened again it is refused
+//   issuepage: the event graph (24h/30d), tag facets, Older/Newer between events (URL per event)
+//   keys:  a count-only rate limit (60 s window), Rotate asks first, a member sees no admin actions
+//   memberteams: team checkboxes on a member's row in the organization settings (join, leave)
+//   narrow: at 375 px the menu button opens the nav; project and organization settings reached
 //   full:  first-run setup, sign out and in, create a Python project, send an error with the DSN
 //          the page shows, see the issue and its stack trace, resolve it
 import { spawnSync } from "node:child_process";
@@ -152,6 +156,196 @@ const scenarios = {
     await shot(page, "new-project");
   },
 
+  // The issue page: the event graph and its 24h/30d toggle, tag facets with percentages, and
+  // Older/Newer between the issue's events with the shown event in the URL.
+  async issuepage(page) {
+    await signInWithToken(page);
+    await openProject(page);
+    await page.goto(`${args.base}/organizations/${args.org}/issues/${args.issueId}/`);
+    const graph = page.locator(".issue-graph");
+    await graph.waitFor();
+    await page.locator(".event[data-event-id]").waitFor();
+    const bars = graph.locator("svg.issue-chart rect");
+    result.graph = {
+      empty: await graph.getByTestId("graph-empty").isVisible(),
+      period: await graph.getAttribute("data-period"),
+      bars24h: await bars.count(),
+    };
+    await graph.getByRole("button", { name: "30d", exact: true }).click();
+    await page.locator('.issue-graph[data-period="30d"]').waitFor();
+    result.graph.bars30d = await bars.count();
+    result.graph.counts30d = await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count"))));
+    result.graph.text30d = await graph.innerText();
+    await graph.getByRole("button", { name: "24h", exact: true }).click();
+    await page.locator('.issue-graph[data-period="24h"]').waitFor();
+    result.graph.counts24h = await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count"))));
+    step("graph toggled");
+    if (result.graph.empty) {
+      // A server without issue stats yet: the drawing is checked on a stats answer made here
+      // (Sentry's shape: [unix seconds, count], 24 hourly and 30 daily buckets).
+      const now = Math.floor(Date.now() / 1000);
+      const series = (n, size) => Array.from({ length: n }, (_, i) => [now - (n - 1 - i) * size, i === n - 1 ? 3 : i % 5]);
+      await page.route(`**/api/0/issues/${args.issueId}/`, async (route) => {
+        const response = await route.fetch();
+        route.fulfill({ response, json: { ...(await response.json()), stats: { "24h": series(24, 3600), "30d": series(30, 86400) } } });
+      });
+      await page.reload();
+      await page.locator(".issue-graph svg.issue-chart").waitFor();
+      result.mockedGraph = { bars24h: await bars.count(), counts24h: await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-count")))) };
+      await graph.getByRole("button", { name: "30d", exact: true }).click();
+      await page.locator('.issue-graph[data-period="30d"]').waitFor();
+      result.mockedGraph.bars30d = await bars.count();
+      result.mockedGraph.text30d = await graph.innerText();
+      await graph.getByRole("button", { name: "24h", exact: true }).click();
+      await page.unroute(`**/api/0/issues/${args.issueId}/`);
+      await page.reload();
+      await page.locator(".event[data-event-id]").waitFor();
+      step("graph drawn from a stats answer");
+    }
+    await page.locator(".tag-facet").first().waitFor();
+    result.facets = await page.locator(".tag-summary").evaluateAll((els) =>
+      els.map((el) => ({
+        key: el.getAttribute("data-tag"),
+        values: [...el.querySelectorAll(".tag-facet")].map((f) => ({
+          label: f.querySelector(".tag-bar-label")?.textContent ?? "",
+          percent: f.querySelector(".tag-facet-percent")?.textContent ?? "",
+          width: f.querySelector(".tag-facet-fill")?.style.width ?? "",
+        })),
+      })),
+    );
+    step("tag facets");
+    await shot(page, "issue-graph");
+    const shownId = () => page.locator(".event[data-event-id]").getAttribute("data-event-id");
+    result.firstEvent = await shownId();
+    result.newerDisabledAtLatest = await page.getByRole("button", { name: "Newer →" }).isDisabled();
+    await page.getByRole("button", { name: "← Older" }).click();
+    await page.waitForURL(/\/issues\/\d+\/events\/[0-9a-f]+\/$/);
+    await page.waitForFunction((first) => {
+      const el = document.querySelector(".event[data-event-id]");
+      return el && el.getAttribute("data-event-id") !== first;
+    }, result.firstEvent);
+    result.olderEvent = await shownId();
+    result.olderUrl = new URL(page.url()).pathname;
+    result.olderStillEnabled = await page.getByRole("button", { name: "← Older" }).isEnabled();
+    step("older event shown");
+    // The URL is a link to that event: opened afresh it shows the same one.
+    await page.reload();
+    await page.locator(".event[data-event-id]").waitFor();
+    result.afterReload = await shownId();
+    await page.getByRole("button", { name: "Newer →" }).click();
+    await page.waitForFunction((older) => {
+      const el = document.querySelector(".event[data-event-id]");
+      return el && el.getAttribute("data-event-id") !== older;
+    }, result.olderEvent);
+    result.newerEvent = await shownId();
+    step("newer event shown");
+  },
+
+  // Client keys: a rate limit with only a count, Rotate's confirmation, and what a member sees.
+  async keys(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/projects/${args.project}/settings/keys/`);
+    const card = page.locator(`.key-card[data-key="${args.keyId}"]`);
+    await card.waitFor();
+    await card.locator('input[name="count"]').fill("100");
+    await card.locator('input[name="window"]').fill("");
+    await card.getByRole("button", { name: "Save", exact: true }).click();
+    await page.waitForFunction(
+      (id) => document.querySelector(`.key-card[data-key="${id}"] input[name="window"]`)?.value === "60",
+      args.keyId,
+    );
+    result.rateLimitErrors = await page.locator(".form-error").allInnerTexts();
+    step("count-only rate limit saved");
+    // A window without a count is refused before anything is sent.
+    await card.locator('input[name="count"]').fill("");
+    await card.locator('input[name="window"]').fill("30");
+    await card.getByRole("button", { name: "Save", exact: true }).click();
+    result.windowOnlyError = (await card.getByRole("alert").innerText()).trim();
+    step("window without count refused");
+    const before = await page.locator(".key-card").count();
+    await card.getByRole("button", { name: "Rotate", exact: true }).click();
+    result.rotateConfirm = (await card.getByRole("button", { name: "Disable this key now?" }).innerText()).trim();
+    result.cardsWhileArmed = await page.locator(".key-card").count();
+    await card.getByRole("button", { name: "Disable this key now?" }).click();
+    await page.waitForFunction((n) => document.querySelectorAll(".key-card").length === n + 1, before);
+    result.rotatedInactive = await page.locator(`.key-card.inactive[data-key="${args.keyId}"]`).count();
+    await shot(page, "settings-keys-rotated");
+    step("rotated after confirmation");
+    // The same page for a member: the organization answers role "member".
+    await page.route(`**/api/0/organizations/${args.org}/`, async (route) => {
+      const response = await route.fetch();
+      route.fulfill({ response, json: { ...(await response.json()), role: "member", orgRole: "member" } });
+    });
+    await page.reload();
+    await page.locator('section[data-role="member"]').waitFor();
+    await page.locator(".key-card").first().waitFor();
+    result.member = {
+      notice: (await page.getByTestId("keys-read-only").innerText()).trim(),
+      dsns: await page.getByTestId("key-dsn").count(),
+      buttons: await page.locator("main button").allInnerTexts(),
+      forms: await page.locator("main form").count(),
+    };
+    await shot(page, "settings-keys-member");
+    step("member sees no admin actions");
+  },
+
+  // Team checkboxes on a member's row in the organization settings; with args.toggle, the box of
+  // args.team is flipped and flipped back, each time seen again after a reload.
+  async memberteams(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/settings/`);
+    const group = page.getByRole("group", { name: `Teams of ${args.email}` });
+    await group.waitFor();
+    const box = group.locator(`input[name="team-${args.team}"]`);
+    result.teamBoxes = await group.locator('input[type="checkbox"]').count();
+    result.checkedBefore = await box.isChecked();
+    await shot(page, "settings-member-teams");
+    if (!args.toggle) return;
+    const flip = async (want) => {
+      if (want) await box.check();
+      else await box.uncheck();
+      await page.waitForFunction(
+        ([sel, on]) => document.querySelector(sel)?.checked === on && !document.querySelector(sel)?.disabled,
+        [`input[name="team-${args.team}"]`, want],
+      );
+      await page.reload();
+      await box.waitFor();
+      return box.isChecked();
+    };
+    result.checkedAfterFlip = await flip(!result.checkedBefore);
+    result.errors = await page.locator(".form-error").allInnerTexts();
+    result.checkedAfterRestore = await flip(result.checkedBefore);
+    step("member left and joined a team (or the other way)");
+  },
+
+  // At a phone's width the nav sits behind a menu button: project settings are reachable.
+  async narrow(page) {
+    await signInWithToken(page);
+    await page.goto(`${args.base}/organizations/${args.org}/issues/`);
+    const menu = page.getByRole("button", { name: "Menu" });
+    await menu.waitFor();
+    result.mainNavVisible = await page.locator(".mainnav").isVisible();
+    await menu.click();
+    const drawer = page.getByRole("navigation", { name: "Menu" });
+    await drawer.waitFor();
+    await shot(page, "narrow-menu");
+    await drawer.getByRole("link", { name: "Projects", exact: true }).click();
+    await page.waitForURL(new RegExp(`/organizations/${args.org}/projects/$`));
+    result.drawerClosedAfterNav = !(await drawer.isVisible());
+    await page.locator(`main a.project-card-main[href="/organizations/${args.org}/projects/${args.project}/"]`).click();
+    await page.waitForURL(new RegExp(`/projects/${args.project}/$`));
+    await menu.click();
+    await drawer.getByRole("link", { name: "Project settings" }).click();
+    await page.waitForURL(new RegExp(`/projects/${args.project}/settings/$`));
+    await page.getByRole("form", { name: "Project settings" }).waitFor();
+    result.reachedSettings = new URL(page.url()).pathname;
+    await menu.click();
+    await drawer.getByRole("link", { name: "Organization settings" }).click();
+    await page.waitForURL(new RegExp(`/organizations/${args.org}/settings/$`));
+    result.reachedOrgSettings = new URL(page.url()).pathname;
+    step("settings reached through the menu");
+  },
+
   async settings(page) {
     await signInWithToken(page);
     await openProject(page);
@@ -276,7 +470,11 @@ const scenarios = {
     await shot(page, "issues-search");
     step("free-text search");
     for (const row of await rows.all()) await row.locator('input[type="checkbox"]').check();
+    // Merging asks first: the first click arms the button, the second merges.
     await page.getByRole("button", { name: "Merge", exact: true }).click();
+    result.mergeConfirm = (await page.getByRole("button", { name: /^Merge \d+ issues\?$/ }).innerText()).trim();
+    result.rowsWhileArmed = await rows.count();
+    await page.getByRole("button", { name: /^Merge \d+ issues\?$/ }).click();
     result.afterMerge = await waitRows(1, args.mergeMarker);
     const merged = rows.first();
     result.mergedEvents = (await merged.locator(".col-num").nth(0).innerText()).trim();

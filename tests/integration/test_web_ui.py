@@ -11,6 +11,9 @@ against a real stack: rookery-web serves web/dist, a real SDK sends the errors.
   another deleted in the UI; alert mail turned off in the account settings.
 - SearchMergeTest: a level: search and a free-text search narrow the issue list to the matching
   issues; two issues selected and merged leave one holding the events of both (UI and API).
+- Also: the issue page's event graph (24h/30d toggle), tag facets with percentages and Older/Newer
+  between events (each with its URL); client keys (a count-only rate limit, Rotate's confirmation,
+  a member's read-only view); at 375 px the menu button reaches project and organization settings.
 - PasswordLinksUiTest: an admin invites a member in the UI; the mailed link (the same the UI
   showed) sets a password and signs in; "Forgot password?" mails a reset link, which sets a new
   password once and is refused the second time.
@@ -201,6 +204,14 @@ class TokenPathTest(WebUiTestCase):
         self.assertIn("gunicorn.error", seen["gettingStarted"])
 
 
+    def test_narrow_menu_reaches_settings(self):
+        seen = self.drive("narrow", viewport={"width": 375, "height": 812})
+        self.assertFalse(seen["mainNavVisible"])
+        self.assertTrue(seen["drawerClosedAfterNav"])
+        self.assertEqual(seen["reachedSettings"], f"/organizations/{self.org}/projects/{self.project}/settings/")
+        self.assertEqual(seen["reachedOrgSettings"], f"/organizations/{self.org}/settings/")
+
+
 class XssTest(WebUiTestCase):
     def test_event_markup_renders_as_text(self):
         marker = "xss-" + str(int(time.time()))
@@ -288,6 +299,55 @@ class SettingsTest(WebUiTestCase):
         self.assertGreaterEqual(seen["orgMembers"], 1)
 
 
+    def test_keys_rate_limit_rotate_member(self):
+        keys_path = f"/api/0/projects/{self.org}/{self.project}/keys/"
+        # A key of its own: rotating disables it, and the stack's DSN must keep working.
+        key = self.api_write("POST", keys_path, {"name": f"rotate-me-{int(time.time())}"})
+        seen = self.drive("keys", keyId=key["id"])
+        self.assertEqual(seen["rateLimitErrors"], [])
+        keys = {k["id"]: k for k in self.stack.api(keys_path)}
+        old = keys[key["id"]]
+        self.assertEqual(old["rateLimit"], {"window": 60, "count": 100})
+        self.assertIn("number of events", seen["windowOnlyError"])
+        self.assertEqual(seen["rotateConfirm"], "Disable this key now?")
+        self.assertEqual(seen["cardsWhileArmed"] + 1, len(keys))
+        self.assertFalse(old["isActive"])
+        self.assertEqual(seen["rotatedInactive"], 1)
+        # The rotated key's successor carries its limit.
+        successors = [k for k in keys.values() if k["name"] == key["name"] and k["id"] != key["id"]]
+        self.assertEqual(len(successors), 1, keys)
+        self.assertTrue(successors[0]["isActive"])
+        self.assertEqual(successors[0]["rateLimit"], {"window": 60, "count": 100})
+        # A member reads the DSNs but gets no button the API would refuse.
+        member = seen["member"]
+        self.assertIn("member", member["notice"])
+        self.assertEqual(member["dsns"], len(keys))
+        self.assertEqual(member["forms"], 0)
+        for label in ("Create key", "Rotate", "Disable", "Enable", "Delete", "Save"):
+            self.assertNotIn(label, member["buttons"])
+
+
+    def test_member_team_checkboxes(self):
+        team = f"oncall{int(time.time())}"
+        self.api_write("POST", f"/api/0/organizations/{self.org}/teams/", {"name": team, "slug": team})
+        me = self.stack.api("/api/0/users/me/")
+        members = self.stack.api(f"/api/0/organizations/{self.org}/members/")
+        member = next(m for m in members if m["email"] == me["email"])  # after the team was made
+        # The per-team endpoint is newer than the page: without it the checkboxes are only shown.
+        probe = http_request(f"{self.base}/api/0/organizations/{self.org}/members/{member['id']}/teams/{team}/",
+                             headers={"Authorization": f"Bearer {self.token}"})
+        toggle = probe.status not in (404, 405, 501)
+        seen = self.drive("memberteams", email=me["email"], team=team, toggle=toggle)
+        self.assertGreaterEqual(seen["teamBoxes"], 1)
+        # The one who made the team may be on it already.
+        self.assertEqual(seen["checkedBefore"], team in member.get("teams", []))
+        if not toggle:
+            return
+        self.assertEqual(seen["errors"], [])
+        self.assertEqual(seen["checkedAfterFlip"], not seen["checkedBefore"])
+        self.assertEqual(seen["checkedAfterRestore"], seen["checkedBefore"])
+
+
 class SearchMergeTest(WebUiTestCase):
     def store(self, event):
         event = {"event_id": uuid.uuid4().hex, "platform": "python", **event}
@@ -314,6 +374,8 @@ class SearchMergeTest(WebUiTestCase):
         self.assertEqual(len(seen["textSearch"]), 2)
         self.assertTrue(any("TimeoutError" in t for t in seen["textSearch"]), seen["textSearch"])
         self.assertTrue(any("ConnectionError" in t for t in seen["textSearch"]), seen["textSearch"])
+        self.assertEqual(seen["mergeConfirm"], "Merge 2 issues?")
+        self.assertEqual(seen["rowsWhileArmed"], 2)
         self.assertEqual(len(seen["afterMerge"]), 1)
         self.assertEqual((seen["mergedEvents"], seen["mergedIssueEvents"]), ("3", "3"))
         # The API agrees: one issue with the three events of both.
@@ -323,6 +385,52 @@ class SearchMergeTest(WebUiTestCase):
         events = self.stack.api(f"/api/0/issues/{seen['mergedIssueId']}/events/")
         self.assertEqual(sorted(e["eventID"] for e in events), sorted([first, second, third]))
         self.assertEqual(len(self.stack.api(f"/api/0/issues/{seen['mergedIssueId']}/hashes/")), 2)
+
+
+    def test_issue_page_graph_tags_event_navigation(self):
+        marker = f"nav{int(time.time())}"
+        now = time.time()
+        # Distinct times, oldest first: the last one stored is the latest.
+        ids = [self.store({"message": f"Cache stampede {marker}", "level": "error", "timestamp": now - 60 * (4 - i),
+                           "tags": {"region": region}}) for i, region in enumerate(("us", "eu", "eu", "eu"))]
+        issue = wait_for(lambda: next(iter(self.stack.api(
+            f"/api/0/projects/{self.org}/{self.project}/issues/?query={marker}")), None), 20, interval=0.2,
+            message="the issue")
+        wait_for(lambda: int(self.stack.api(f"/api/0/issues/{issue['id']}/")["count"]) == 4, 20, interval=0.2,
+                 message="its four events")
+        details = self.stack.api(f"/api/0/issues/{issue['id']}/")
+        seen = self.drive("issuepage", issueId=issue["id"])
+        graph = seen["graph"]
+        self.assertEqual(graph["period"], "24h")
+        if details.get("stats"):
+            self.assertFalse(graph["empty"])
+            self.assertEqual(graph["bars24h"], len(details["stats"]["24h"]))
+            self.assertEqual(graph["bars30d"], len(details["stats"]["30d"]))
+            self.assertNotEqual(graph["bars24h"], graph["bars30d"])
+            self.assertEqual(sum(graph["counts24h"]), 4)
+            self.assertEqual(sum(graph["counts30d"]), 4)
+            self.assertIn("last 30 days", graph["text30d"])
+        else:
+            # Tolerated only while GET /issues/{id}/ sends no stats: the graph says so instead, and
+            # the drawing is checked on a stats answer the browser was given.
+            self.assertTrue(graph["empty"], graph)
+            mocked = seen["mockedGraph"]
+            self.assertEqual((mocked["bars24h"], mocked["bars30d"]), (24, 30))
+            self.assertEqual(mocked["counts24h"][-1], 3)
+            self.assertIn("last 30 days", mocked["text30d"])
+        # region: eu on 3 of 4 events, us on 1.
+        region = next(f for f in seen["facets"] if f["key"] == "region")
+        self.assertEqual([(v["label"], v["percent"]) for v in region["values"]], [("eu", "75%"), ("us", "25%")])
+        self.assertEqual(region["values"][0]["width"], "75%")
+        # Older and newer: the latest first, then an older one with its own URL that a reload keeps.
+        self.assertEqual(seen["firstEvent"], ids[-1])
+        self.assertTrue(seen["newerDisabledAtLatest"])
+        self.assertEqual(seen["olderEvent"], ids[-2])
+        self.assertNotEqual(seen["olderEvent"], seen["firstEvent"])
+        self.assertEqual(seen["olderUrl"], f"/organizations/{self.org}/issues/{issue['id']}/events/{seen['olderEvent']}/")
+        self.assertTrue(seen["olderStillEnabled"])
+        self.assertEqual(seen["afterReload"], seen["olderEvent"])
+        self.assertEqual(seen["newerEvent"], seen["firstEvent"])
 
 
 class PasswordLinksUiTest(WebUiTestCase):

@@ -58,6 +58,7 @@ export function App() {
       <Route path="/settings/account" element={lazyGuard(<AccountSettings />)} />
       <Route path="/organizations/:org/issues" element={guard(<IssueList />)} />
       <Route path="/organizations/:org/issues/:issueId" element={guard(<IssueDetail />)} />
+      <Route path="/organizations/:org/issues/:issueId/events/:eventId" element={guard(<IssueDetail />)} />
       <Route path="*" element={guard(<NotFound />)} />
     </Routes>
   );

@@ -58,27 +58,44 @@ const verify = (language: string, code: string): Step => ({
   code,
 });
 
-function pythonLegacy(secretDsn: string): Guide["legacy"] {
+function pythonLegacy(secretDsn: string, framework: "flask" | "django" = "flask"): Guide["legacy"] {
+  const app: Step =
+    framework === "django"
+      ? {
+          title: "Django",
+          text: "In settings.py: add raven's Django app and give it the DSN in RAVEN_CONFIG.",
+          language: "python",
+          code: `# settings.py
+INSTALLED_APPS = [
+    # ...
+    "raven.contrib.django.raven_compat",
+]
+
+RAVEN_CONFIG = {
+    "dsn": "${secretDsn}",
+}`,
+        }
+      : {
+          title: "Flask",
+          language: "python",
+          code: `from flask import Flask
+from raven.contrib.flask import Sentry
+
+app = Flask(__name__)
+sentry = Sentry(app, dsn="${secretDsn}")`,
+        };
   return {
     title: "Legacy: raven-python",
     text:
       "Older applications that still use the raven client work unchanged: raven speaks the legacy store protocol, " +
       "which Rookery accepts. raven predates public-only DSNs, so it gets the DSN with the secret.",
     steps: [
-      { title: "Install", language: "shell", code: "pip install 'raven[flask]'" },
-      {
-        title: "Flask",
-        language: "python",
-        code: `from flask import Flask
-from raven.contrib.flask import Sentry
-
-app = Flask(__name__)
-sentry = Sentry(app, dsn="${secretDsn}")`,
-      },
+      { title: "Install", language: "shell", code: framework === "django" ? "pip install raven" : "pip install 'raven[flask]'" },
+      app,
       {
         title: "gunicorn's error log",
         text:
-          "Crashes of the server itself (a worker timing out or failing to boot) never reach Flask: they are " +
+          `Crashes of the server itself (a worker timing out or failing to boot) never reach ${framework === "django" ? "Django" : "Flask"}: they are ` +
           "logged to gunicorn.error. A SentryHandler at level CRITICAL on that logger sends them, and only them. " +
           "Put it in gunicorn.conf.py (on_starting runs in the master, and forked workers inherit the handler):",
         language: "python",
@@ -147,7 +164,7 @@ sentry_sdk.init(
           },
           verify("python", `# urls.py\ndef trigger_error(request):\n    division_by_zero = 1 / 0\n\nurlpatterns = [path("sentry-debug/", trigger_error)]`),
         ],
-        legacy: pythonLegacy(secretDsn),
+        legacy: pythonLegacy(secretDsn, "django"),
       };
     case "node":
       return {
@@ -155,9 +172,10 @@ sentry_sdk.init(
           { title: "Install", language: "shell", code: "npm install --save @sentry/node" },
           {
             title: "Configure",
-            text: "Create instrument.js and load it before anything else (node --import ./instrument.mjs app.mjs).",
+            text: "Create instrument.mjs and load it before anything else: node --import ./instrument.mjs app.mjs",
             language: "javascript",
-            code: `import * as Sentry from "@sentry/node";
+            code: `// instrument.mjs
+import * as Sentry from "@sentry/node";
 
 Sentry.init({
   dsn: "${dsn}",
@@ -173,9 +191,10 @@ Sentry.init({
           { title: "Install", language: "shell", code: "npm install --save @sentry/node" },
           {
             title: "Configure",
-            text: "instrument.mjs, loaded first:",
+            text: "Create instrument.mjs and load it before anything else: node --import ./instrument.mjs app.mjs",
             language: "javascript",
-            code: `import * as Sentry from "@sentry/node";
+            code: `// instrument.mjs
+import * as Sentry from "@sentry/node";
 
 Sentry.init({ dsn: "${dsn}" });`,
           },

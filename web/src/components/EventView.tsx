@@ -144,7 +144,7 @@ export function Stacktrace({ frames, newestFirst }: { frames: Frame[]; newestFir
         }
         return (
           <li key={`system-${key}`} className="frame-collapsed">
-            <button type="button" className="btn-link-plain small" onClick={() => setExpanded(new Set(expanded).add(key))}>
+            <button type="button" className="frame-collapsed-button small" onClick={() => setExpanded(new Set(expanded).add(key))}>
               Show {block.indexes.length} system frame{block.indexes.length === 1 ? "" : "s"}
             </button>
           </li>

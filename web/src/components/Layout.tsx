@@ -1,5 +1,5 @@
-import { useState, type ReactNode } from "react";
-import { Link, NavLink, useNavigate, useParams } from "react-router-dom";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { Link, NavLink, useLocation, useNavigate, useParams } from "react-router-dom";
 import { useSession } from "../session";
 import { applyTheme, loadTheme, type Theme } from "../theme";
 
@@ -28,6 +28,72 @@ export function ThemeToggle() {
   );
 }
 
+/** The navigation for narrow screens, where the main nav and breadcrumbs do not fit. */
+function CompactMenu({ org, project }: { org?: string; project?: string }) {
+  const [open, setOpen] = useState(false);
+  const location = useLocation();
+  useEffect(() => setOpen(false), [location.pathname]);
+  const box = useRef<HTMLDivElement>(null);
+  // Escape or a click elsewhere closes it.
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    const onPointer = (e: PointerEvent) => {
+      if (box.current && e.target instanceof Node && !box.current.contains(e.target)) setOpen(false);
+    };
+    window.addEventListener("keydown", onKey);
+    window.addEventListener("pointerdown", onPointer);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      window.removeEventListener("pointerdown", onPointer);
+    };
+  }, [open]);
+  return (
+    <div className="nav-compact" ref={box}>
+      <button
+        type="button"
+        className="btn btn-ghost nav-toggle"
+        aria-expanded={open}
+        aria-controls="compact-nav"
+        aria-label="Menu"
+        onClick={() => setOpen(!open)}
+      >
+        <svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">
+          <path d="M2 4.5h14M2 9h14M2 13.5h14" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+        </svg>
+      </button>
+      {open && (
+        <nav id="compact-nav" className="nav-drawer" aria-label="Menu">
+          {org ? (
+            <>
+              <div className="nav-drawer-title muted small">{org}</div>
+              <NavLink to={`/organizations/${org}/issues/`}>Issues</NavLink>
+              <NavLink to={`/organizations/${org}/projects/`} end>
+                Projects
+              </NavLink>
+              <NavLink to={`/organizations/${org}/settings/`}>Organization settings</NavLink>
+              {project && (
+                <>
+                  <div className="nav-drawer-title muted small">{project}</div>
+                  <NavLink to={`/organizations/${org}/projects/${project}/`} end>
+                    {project} issues
+                  </NavLink>
+                  <NavLink to={`/organizations/${org}/projects/${project}/settings/`}>Project settings</NavLink>
+                </>
+              )}
+            </>
+          ) : (
+            <NavLink to="/organizations/" end>
+              Organizations
+            </NavLink>
+          )}
+          <NavLink to="/settings/account/">Account settings</NavLink>
+        </nav>
+      )}
+    </div>
+  );
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const session = useSession();
   const navigate = useNavigate();
@@ -35,6 +101,7 @@ export function Layout({ children }: { children: ReactNode }) {
   return (
     <div className="app">
       <header className="topbar">
+        <CompactMenu org={org} project={project} />
         <Link to="/" className="brand">
           <img src="/favicon.svg" alt="" width={22} height={22} />
           Rookery

@@ -134,3 +134,41 @@ export function CodeBlock({ code, language }: { code: string; language?: string 
     </div>
   );
 }
+
+/** A button for a destructive action: the first click arms it (showing `confirm`), the second acts. */
+export function ConfirmButton({
+  label,
+  confirm,
+  onConfirm,
+  disabled,
+  title,
+}: {
+  label: string;
+  confirm: string;
+  onConfirm: () => void;
+  disabled?: boolean;
+  title?: string;
+}) {
+  const [armed, setArmed] = useState(false);
+  useEffect(() => {
+    if (!armed) return;
+    const timer = window.setTimeout(() => setArmed(false), 4000);
+    return () => window.clearTimeout(timer);
+  }, [armed]);
+  return (
+    <button
+      type="button"
+      className={`btn btn-small${armed ? " btn-danger" : ""}`}
+      disabled={disabled}
+      title={title}
+      onClick={() => {
+        if (armed) {
+          setArmed(false);
+          onConfirm();
+        } else setArmed(true);
+      }}
+    >
+      {armed ? confirm : label}
+    </button>
+  );
+}

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { enc, errorText, get, isMissing, linkCursor, request } from "../api";
 import { bulkUpdate, type BulkChange } from "../bulk";
-import { BarChart, Empty, ErrorBox, formatCount, LevelDot, Notice, Spinner, StatusBadge, TimeAgo } from "../components/ui";
+import { BarChart, ConfirmButton, Empty, ErrorBox, formatCount, LevelDot, Notice, Spinner, StatusBadge, TimeAgo } from "../components/ui";
 import { OpenProject } from "../components/OpenProject";
 import type { Issue, Project } from "../types";
 
@@ -233,14 +233,13 @@ export function IssueList() {
                 <button type="button" className="btn btn-small" disabled={busy} onClick={() => apply({ status: "unresolved" })}>
                   Unresolve
                 </button>
-                <button
-                  type="button"
-                  className="btn btn-small"
+                <ConfirmButton
+                  label="Merge"
+                  confirm={`Merge ${selected.size} issues?`}
+                  title="Merging moves all events into one issue; it cannot be undone here"
                   disabled={busy || selected.size < 2}
-                  onClick={() => apply({ merge: 1 })}
-                >
-                  Merge
-                </button>
+                  onConfirm={() => apply({ merge: 1 })}
+                />
               </div>
             ) : (
               <div className="col-title muted small" role="columnheader">

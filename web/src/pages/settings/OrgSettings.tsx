@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useParams } from "react-router-dom";
-import { del, enc, errorText, post, put } from "../../api";
+import { del, enc, errorText, isMissing, post, put } from "../../api";
 import { ErrorBox, Spinner } from "../../components/ui";
 import type { Member, OrganizationDetails, Team } from "../../types";
 import { ConfirmButton, FormError, Section, useResource } from "./common";
@@ -64,6 +64,7 @@ function OrgForm({ org }: { org: string }) {
 function Members({ org }: { org: string }) {
   const base = `/organizations/${enc(org)}/members/`;
   const { data, error, reload } = useResource<Member[]>(base);
+  const { data: teams } = useResource<Team[]>(`/organizations/${enc(org)}/teams/`);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("member");
   const [busy, setBusy] = useState(false);
@@ -120,7 +121,36 @@ function Members({ org }: { org: string }) {
                   {m.pending && <span className="chip">{m.expired ? "invitation expired" : "invited"}</span>}
                   <span className="muted small block">{m.email}</span>
                 </td>
-                <td className="small">{(m.teams ?? []).join(", ")}</td>
+                <td className="small">
+                  {teams && teams.length > 0 && Array.isArray(m.teams) ? (
+                    <div className="member-teams" role="group" aria-label={`Teams of ${m.email}`}>
+                      {teams.map((t) => {
+                        const member = (m.teams ?? []).includes(t.slug);
+                        const path = `${base}${enc(m.id)}/teams/${enc(t.slug)}/`;
+                        return (
+                          <label key={t.slug} className="check-inline">
+                            <input
+                              type="checkbox"
+                              name={`team-${t.slug}`}
+                              checked={member}
+                              disabled={busy}
+                              onChange={() =>
+                                void run(() =>
+                                  (member ? del(path) : post(path, {})).catch((err: unknown) => {
+                                    throw isMissing(err) ? new Error("This server cannot change a member's teams yet.") : err;
+                                  }),
+                                )
+                              }
+                            />
+                            {t.slug}
+                          </label>
+                        );
+                      })}
+                    </div>
+                  ) : (
+                    (m.teams ?? []).join(", ")
+                  )}
+                </td>
                 <td>
                   <select aria-label={`Role of ${m.email}`} value={m.role} disabled={busy} onChange={(e) => void run(() => put(`${base}${enc(m.id)}/`, { role: e.target.value }))}>
                     {ROLES.map((r) => (

@@ -2,10 +2,23 @@ import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { del, enc, errorText, post, put } from "../../api";
 import { CopyButton, Empty, ErrorBox, Spinner } from "../../components/ui";
+import { canAdmin, useOrgRole } from "../../role";
 import type { KeyDetails } from "../../types";
 import { ConfirmButton, FormError, ProjectSettingsNav, splitLines, useResource } from "./common";
 
-function KeyCard({ item, base, onChanged, onRotate }: { item: KeyDetails; base: string; onChanged: () => void; onRotate: (k: KeyDetails) => Promise<void> }) {
+function KeyCard({
+  item,
+  base,
+  admin,
+  onChanged,
+  onRotate,
+}: {
+  item: KeyDetails;
+  base: string;
+  admin: boolean;
+  onChanged: () => void;
+  onRotate: (k: KeyDetails) => Promise<void>;
+}) {
   const [window_, setWindow] = useState(item.rateLimit ? String(item.rateLimit.window) : "");
   const [count, setCount] = useState(item.rateLimit ? String(item.rateLimit.count) : "");
   const [origins, setOrigins] = useState((item.allowedOrigins ?? []).join("\n"));
@@ -29,11 +42,28 @@ function KeyCard({ item, base, onChanged, onRotate }: { item: KeyDetails; base: 
 
   function save(e: FormEvent) {
     e.preventDefault();
-    const limited = window_.trim() !== "" || count.trim() !== "";
+    // A blank count means no limit; a blank window means the placeholder's 60 seconds.
+    let rateLimit: { window: number; count: number } | null = null;
+    if (count.trim() !== "") {
+      const c = Number(count.trim());
+      const w = window_.trim() === "" ? 60 : Number(window_.trim());
+      if (!Number.isInteger(c) || c < 0) {
+        setError("Rate limit: the number of events must be a whole number (0 or more).");
+        return;
+      }
+      if (!Number.isInteger(w) || w < 1 || w > 86400) {
+        setError("Rate limit: the window must be a whole number of seconds from 1 to 86400.");
+        return;
+      }
+      rateLimit = { window: w, count: c };
+    } else if (window_.trim() !== "") {
+      setError("Rate limit: give the number of events too, or leave both blank for no limit.");
+      return;
+    }
     void run(() =>
       put(path, {
         name: name.trim(),
-        rateLimit: limited ? { window: Number(window_), count: Number(count) } : null,
+        rateLimit,
         allowedOrigins: splitLines(origins),
       }),
     );
@@ -45,17 +75,23 @@ function KeyCard({ item, base, onChanged, onRotate }: { item: KeyDetails; base: 
         <h3>
           {item.name} {!item.isActive && <span className="chip">disabled</span>}
         </h3>
-        <div className="actions">
-          <button type="button" className="btn btn-small" disabled={busy} onClick={() => void run(() => put(path, { isActive: !item.isActive }))}>
-            {item.isActive ? "Disable" : "Enable"}
-          </button>
-          {item.isActive && (
-            <button type="button" className="btn btn-small" disabled={busy} onClick={() => void run(() => onRotate(item))}>
-              Rotate
+        {admin && (
+          <div className="actions">
+            <button type="button" className="btn btn-small" disabled={busy} onClick={() => void run(() => put(path, { isActive: !item.isActive }))}>
+              {item.isActive ? "Disable" : "Enable"}
             </button>
-          )}
-          <ConfirmButton label="Delete" confirm="Really delete?" disabled={busy} onConfirm={() => void run(() => del(path))} />
-        </div>
+            {item.isActive && (
+              <ConfirmButton
+                label="Rotate"
+                confirm="Disable this key now?"
+                title="Creates a new key and disables this one at once: SDKs still using this DSN stop sending"
+                disabled={busy}
+                onConfirm={() => void run(() => onRotate(item))}
+              />
+            )}
+            <ConfirmButton label="Delete" confirm="Really delete?" disabled={busy} onConfirm={() => void run(() => del(path))} />
+          </div>
+        )}
       </div>
       <div className="dsn-row">
         <span className="muted small">DSN</span>
@@ -64,6 +100,7 @@ function KeyCard({ item, base, onChanged, onRotate }: { item: KeyDetails; base: 
         </code>
         <CopyButton text={item.dsn.public} />
       </div>
+      {admin && (
       <form className="form-inline key-form" onSubmit={save} aria-label={`Key ${item.name}`}>
         <label>
           Name
@@ -85,6 +122,7 @@ function KeyCard({ item, base, onChanged, onRotate }: { item: KeyDetails; base: 
           Save
         </button>
       </form>
+      )}
       <FormError error={error} />
     </li>
   );
@@ -94,6 +132,8 @@ export default function ProjectKeys() {
   const { org = "", project = "" } = useParams();
   const base = `/projects/${enc(org)}/${enc(project)}/keys/`;
   const { data, error, reload } = useResource<KeyDetails[]>(base);
+  const role = useOrgRole(org);
+  const admin = canAdmin(role);
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
   const [createError, setCreateError] = useState<string | null>(null);
@@ -124,7 +164,7 @@ export default function ProjectKeys() {
   }
 
   return (
-    <section className="page settings">
+    <section className="page settings" data-role={role ?? ""}>
       <div className="page-head">
         <h1>Client keys · {project}</h1>
         <Link className="btn btn-ghost" to={`/organizations/${org}/projects/${project}/getting-started/`}>
@@ -136,6 +176,12 @@ export default function ProjectKeys() {
         SDKs send events with a DSN. To rotate a key, create a new one, move the SDKs to it, then disable or delete the old one ("Rotate" does
         the first and last step at once).
       </p>
+      {role !== undefined && !admin && (
+        <p className="notice notice-info" data-testid="keys-read-only">
+          Your role ({role}) can read the keys; an admin or owner creates, rotates, disables and deletes them.
+        </p>
+      )}
+      {admin && (
       <form className="form-inline create-form" onSubmit={create} aria-label="New key">
         <label>
           New key name
@@ -146,6 +192,7 @@ export default function ProjectKeys() {
         </button>
         <FormError error={createError} />
       </form>
+      )}
       {error ? (
         <ErrorBox error={error} />
       ) : !data ? (
@@ -155,7 +202,14 @@ export default function ProjectKeys() {
       ) : (
         <ul className="key-list">
           {data.map((item) => (
-            <KeyCard key={`${item.id}:${item.isActive}:${JSON.stringify(item.rateLimit)}`} item={item} base={base} onChanged={reload} onRotate={rotate} />
+            <KeyCard
+              key={`${item.id}:${item.isActive}:${JSON.stringify(item.rateLimit)}`}
+              item={item}
+              base={base}
+              admin={admin}
+              onChanged={reload}
+              onRotate={rotate}
+            />
           ))}
         </ul>
       )}

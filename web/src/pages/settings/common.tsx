@@ -63,27 +63,4 @@ export function FormError({ error }: { error: string | null }) {
   );
 }
 
-/** A delete button that asks for a second click instead of a dialog. */
-export function ConfirmButton({ label, confirm, onConfirm, disabled }: { label: string; confirm: string; onConfirm: () => void; disabled?: boolean }) {
-  const [armed, setArmed] = useState(false);
-  useEffect(() => {
-    if (!armed) return;
-    const timer = window.setTimeout(() => setArmed(false), 4000);
-    return () => window.clearTimeout(timer);
-  }, [armed]);
-  return (
-    <button
-      type="button"
-      className={`btn btn-small${armed ? " btn-danger" : ""}`}
-      disabled={disabled}
-      onClick={() => {
-        if (armed) {
-          setArmed(false);
-          onConfirm();
-        } else setArmed(true);
-      }}
-    >
-      {armed ? confirm : label}
-    </button>
-  );
-}
+export { ConfirmButton } from "../../components/ui";
