@@ -678,6 +678,8 @@ class AccountsTest(unittest.TestCase):
         invalid_utf8 = [b'{"email":"a\xff@x.com","password":"xxxxxxxxxx","name":"a\xffb","role":"member"}',
                         b'{"name":"\xc3\x28","scopes":["org:read"],"slug":"ok-\xed\xa0\x80"}']
         for method, path in targets + [("POST", "/api/0/auth/password-reset/"),
+                                       ("POST", "/api/0/auth/password-link/"),
+                                       ("PUT", "/api/0/auth/password-link/"),
                                        ("PUT", f"/api/0/organizations/{self.org}/"),
                                        ("PUT", "/api/0/users/me/notifications/"),
                                        ("PUT", f"/api/0/issues/{self.issue_id()}/"),

@@ -242,7 +242,7 @@ class IssuesApiTest(StackTestCase):
         self.stack.sql(f"INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
                        f"SELECT project_id, id, date_trunc('hour', now()) - interval '2 days', 4 "
                        f"FROM issues WHERE id = {issue_id}")
-        for answer in (self.get(f"/api/0/issues/{issue_id}/"),
+        for answer in (self.get(f"/api/0/issues/{issue_id}/"), self.get(f"/api/0/issues/{issue_id}/?statsPeriod=30d"),
                        self.call("PUT", f"/api/0/issues/{issue_id}/", {"status": "unresolved"})[1]):
             stats = answer["stats"]
             self.assertEqual(set(stats), {"24h", "30d"})
