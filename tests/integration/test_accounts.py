@@ -195,8 +195,18 @@ class AccountsTest(unittest.TestCase):
         csrf = next(c for c in answer.set_cookies if c.startswith("rookery_csrf="))
         self.assertRegex(session, r"^rookery_session=[0-9a-f]{64};")
         attributes = [a.strip() for a in session.split(";")[1:]]
-        self.assertEqual(sorted(attributes), sorted(["HttpOnly", "SameSite=Lax", "Path=/"]))
-        self.assertEqual(sorted(a.strip() for a in csrf.split(";")[1:]), sorted(["SameSite=Lax", "Path=/"]))
+        # The cookies outlive the browser for as long as the session may stay idle (14 days).
+        self.assertEqual(sorted(attributes), sorted(["Max-Age=1209600", "HttpOnly", "SameSite=Lax", "Path=/"]))
+        self.assertEqual(sorted(a.strip() for a in csrf.split(";")[1:]),
+                         sorted(["Max-Age=1209600", "SameSite=Lax", "Path=/"]))
+
+        # Each request slides the session; its answer renews both cookies to match.
+        session_id, csrf_token = client.cookies["rookery_session"], client.cookies["rookery_csrf"]
+        renewed = client.get(f"/api/0/organizations/")
+        self.assertEqual(renewed.status, 200)
+        self.assertEqual(sorted(renewed.set_cookies), sorted([
+            f"rookery_session={session_id}; Max-Age=1209600; HttpOnly; SameSite=Lax; Path=/",
+            f"rookery_csrf={csrf_token}; Max-Age=1209600; SameSite=Lax; Path=/"]))
 
         me = self.ok(client.get("/api/0/users/me/"))
         self.assertEqual(me["email"], OWNER)
@@ -341,6 +351,15 @@ class AccountsTest(unittest.TestCase):
             answer = self.owner.put(path, body)
             self.assertEqual(answer.status, 400, (body, answer))
             self.assertIn(field, answer.body["detail"])
+        # Rules are checked with the grouping library's parsers: the 400 names the line; nothing is stored.
+        for field, text in [("fingerprintingRules", "error.type:DatabaseError -> db\nthis is not a rule"),
+                            ("groupingEnhancements", "path:**/vendor/** -app\nthis is not a rule")]:
+            answer = self.owner.put(path, {field: text})
+            self.assertEqual(answer.status, 400, (field, answer))
+            self.assertTrue(answer.body["detail"].startswith(field + ": "), answer)
+            self.assertIn("line 2", answer.body["detail"], answer)
+        self.assertEqual(self.ok(self.owner.get(path))["fingerprintingRules"], changes["fingerprintingRules"])
+        self.assertEqual(self.ok(self.owner.get(path))["groupingEnhancements"], changes["groupingEnhancements"])
         self.assertEqual(self.owner.put(path, raw=b"not json").status, 400)
         self.assertEqual(self.owner.put(path, {"slug": "web-shop"}).status, 409)
         self.assertEqual(self.ok(self.owner.put(path, {"slug": "settings-2"}))["slug"], "settings-2")
@@ -485,6 +504,54 @@ class AccountsTest(unittest.TestCase):
         return AccountsTest.known_issue_id
 
     # -- API tokens ---------------------------------------------------------------------------------------
+    def team_recipients(self, project_id):
+        """Cron's recipients for "the project's team" (services/cron/src/alerts.cpp), without the settings."""
+        return [row[0] for row in self.stack.sql(
+            f"SELECT u.email FROM projects p JOIN organization_members m ON m.organization_id = p.organization_id "
+            f"JOIN users u ON u.id = m.user_id WHERE p.id = {project_id} "
+            f"AND (NOT EXISTS (SELECT 1 FROM project_teams pt WHERE pt.project_id = p.id) "
+            f"OR EXISTS (SELECT 1 FROM project_teams pt JOIN team_members tm ON tm.team_id = pt.team_id "
+            f"WHERE pt.project_id = p.id AND tm.user_id = u.id)) ORDER BY u.email")]
+
+    def test_10b_members_on_teams(self):
+        members_path = f"/api/0/organizations/{self.org}/members/"
+        member_client = self.member_client("on.team@example.com", "member")
+        member = next(m for m in self.ok(self.owner.get(members_path)) if m["email"] == "on.team@example.com")
+        team = self.ok(self.owner.post(f"/api/0/organizations/{self.org}/teams/", {"name": "Backend"}), 201)["slug"]
+        project = self.new_project("Team Owned")
+        # The project belongs to the new team only.
+        self.stack.sql(f"DELETE FROM project_teams WHERE project_id = {project['id']}")
+        self.stack.sql(f"INSERT INTO project_teams (project_id, team_id) SELECT {project['id']}, id FROM teams "
+                       f"WHERE slug = '{team}'")
+        path = f"{members_path}{member['id']}/teams/{team}/"
+        # Members may not change teams; admins and owners may.
+        self.assertEqual(member_client.post(path).status, 403)
+        for _ in range(2):  # idempotent
+            added = self.ok(self.owner.post(path), 201)
+            self.assertIn(team, added["teams"])
+        self.assertIn(team, next(m for m in self.ok(self.owner.get(members_path)) if m["id"] == member["id"])["teams"])
+        # The project's team, whom cron's "email the team" alerts go to, now includes the member.
+        self.assertIn("on.team@example.com", self.team_recipients(project["id"]))
+        self.assertEqual(self.owner.post(f"{members_path}{member['id']}/teams/no-such-team/").status, 404)
+        self.assertEqual(self.owner.post(f"{members_path}999999/teams/{team}/").status, 404)
+        self.assertEqual(self.owner.request("PUT", path, {}).status, 405)
+        for _ in range(2):
+            self.assertEqual(self.owner.delete(path).status, 204)
+        self.assertNotIn(team, next(m for m in self.ok(self.owner.get(members_path))
+                                    if m["id"] == member["id"])["teams"])
+        self.assertNotIn("on.team@example.com", self.team_recipients(project["id"]))
+        self.assertIn(OWNER, self.team_recipients(project["id"]))  # who made the team is on it
+        # Another organization's member and team do not exist for this one.
+        foreign = self.stack.bootstrap("team.spy@example.com", "spyorg", "spyproject")
+        spy = self.client()
+        spy.token = foreign["ROOKERY_API_TOKEN"]
+        self.assertEqual(spy.post(path).status, 404)
+        self.assertEqual(spy.delete(path).status, 404)
+        spy_member = self.ok(spy.get("/api/0/organizations/spyorg/members/"))[0]["id"]
+        self.assertEqual(self.owner.post(f"/api/0/organizations/spyorg/members/{spy_member}/teams/spyorg/").status,
+                         404)
+        self.assertEqual(self.owner.post(f"{members_path}{spy_member}/teams/{team}/").status, 404)
+
     def test_11_api_tokens(self):
         self.ensure_setup()
         created = self.ok(self.owner.post("/api/0/api-tokens/", {"name": "ci", "scopes": ["org:read", "project:read"]}),
@@ -499,6 +566,7 @@ class AccountsTest(unittest.TestCase):
         bearer = self.client()
         bearer.token = created["token"]
         self.assertEqual(len(self.ok(bearer.get("/api/0/organizations/"))), 1)
+        self.assertEqual(bearer.get("/api/0/organizations/").set_cookies, [])  # no session, no cookies
         self.ok(bearer.get(f"/api/0/organizations/{self.org}/projects/"))
         self.assertEqual(bearer.post(f"/api/0/organizations/{self.org}/projects/", {"name": "nope"}).status, 403)
         for body, field in [({"scopes": []}, "scopes"), ({"scopes": ["root"]}, "scopes"), ({"scopes": "org:read"},
@@ -506,6 +574,17 @@ class AccountsTest(unittest.TestCase):
             answer = self.owner.post("/api/0/api-tokens/", body)
             self.assertEqual(answer.status, 400, (body, answer))
             self.assertIn(field, answer.body["detail"])
+        # Tokens are managed with a session only: a token cannot revoke another, nor mint or list them.
+        reader = self.client()
+        reader.token = self.ok(self.owner.post("/api/0/api-tokens/", {"scopes": ["event:read"]}), 201)["token"]
+        for client in (reader, bearer):
+            for method, path, body in [("DELETE", f"/api/0/api-tokens/{created['id']}/", None),
+                                       ("POST", "/api/0/api-tokens/", {"scopes": ["event:read"]}),
+                                       ("GET", "/api/0/api-tokens/", None)]:
+                answer = client.request(method, path, body)
+                self.assertEqual(answer.status, 403, (method, path, answer))
+                self.assertEqual(answer.body["detail"], "API tokens cannot manage API tokens")
+        self.assertEqual(len(self.ok(bearer.get("/api/0/organizations/"))), 1)
         self.assertEqual(self.owner.delete(f"/api/0/api-tokens/{created['id']}/").status, 204)
         self.assertEqual(bearer.get("/api/0/organizations/").status, 401)
         self.assertEqual(self.owner.delete(f"/api/0/api-tokens/{created['id']}/").status, 404)
@@ -560,7 +639,9 @@ class AccountsTest(unittest.TestCase):
             self.assertEqual(orgs, ["evil"])
             for method, path, body in self.endpoints(self.org, "web-shop", key, owner_member, owner_token, issue_id):
                 answer = client.request(method, path, body)
-                self.assertEqual(answer.status, 404, (method, path, answer))
+                # Tokens are managed with a session only: a token is refused before any lookup.
+                expected = 403 if client is foreign_token and "/api-tokens/" in path else 404
+                self.assertEqual(answer.status, expected, (method, path, answer))
         # Nothing changed.
         self.assertEqual(self.ok(self.owner.get(f"/api/0/projects/{self.org}/web-shop/"))["name"], "Web Shop")
         self.assertTrue(self.ok(self.owner.get(f"/api/0/projects/{self.org}/web-shop/keys/{key}/"))["isActive"])
@@ -593,6 +674,20 @@ class AccountsTest(unittest.TestCase):
                   b'{"email": [], "password": {}, "role": 1, "scopes": [null], "teams": {}}',
                   b'{"rateLimit": {"window": 1e300, "count": -1}, "retentionDays": 1.5}',
                   b'{"sensitiveFields": [' + b",".join([b'"a"'] * 500) + b']}']
+        # Invalid UTF-8 inside a string: refused by the one body parser, whatever the endpoint.
+        invalid_utf8 = [b'{"email":"a\xff@x.com","password":"xxxxxxxxxx","name":"a\xffb","role":"member"}',
+                        b'{"name":"\xc3\x28","scopes":["org:read"],"slug":"ok-\xed\xa0\x80"}']
+        for method, path in targets + [("POST", "/api/0/auth/password-reset/"),
+                                       ("POST", "/api/0/auth/password-link/"),
+                                       ("PUT", "/api/0/auth/password-link/"),
+                                       ("PUT", f"/api/0/organizations/{self.org}/"),
+                                       ("PUT", "/api/0/users/me/notifications/"),
+                                       ("PUT", f"/api/0/issues/{self.issue_id()}/"),
+                                       ("POST", f"/api/0/projects/{self.org}/fuzz/rules/")]:
+            for body in invalid_utf8:
+                answer = self.owner.request(method, path, raw=body)
+                self.assertEqual(answer.status, 400, (method, path, body, answer))
+                self.assertIn("UTF-8", answer.body["detail"], (method, path, answer))
         for method, path in targets:
             for body in bodies:
                 answer = self.owner.request(method, path, raw=body)

@@ -6,6 +6,7 @@ isolation between organizations."""
 import base64
 import json
 import re
+import time
 import urllib.parse
 import uuid
 
@@ -268,6 +269,28 @@ class IssuesApiTest(StackTestCase):
         self.assertNotIn(old, self.ids(self.project_list(word, statsPeriod="24h")))
         self.assertIn(old, self.ids(self.project_list(word, statsPeriod="14d")))
 
+    def test_issue_detail_carries_24h_and_30d_stats(self):
+        word = "graph" + uuid.uuid4().hex[:8]
+        issue_id = self.new_issue(f"{word} graphed", times=3)
+        # An hour two days ago: outside the 24 hours, inside the 30 days.
+        self.stack.sql(f"INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
+                       f"SELECT project_id, id, date_trunc('hour', now()) - interval '2 days', 4 "
+                       f"FROM issues WHERE id = {issue_id}")
+        for answer in (self.get(f"/api/0/issues/{issue_id}/"), self.get(f"/api/0/issues/{issue_id}/?statsPeriod=30d"),
+                       self.call("PUT", f"/api/0/issues/{issue_id}/", {"status": "unresolved"})[1]):
+            stats = answer["stats"]
+            self.assertEqual(set(stats), {"24h", "30d"})
+            hourly, daily = stats["24h"], stats["30d"]
+            self.assertEqual((len(hourly), len(daily)), (24, 30))
+            self.assertEqual(sum(count for _, count in hourly), 3)
+            self.assertEqual(sum(count for _, count in daily), 7)
+            for series, step in ((hourly, 3600), (daily, 86400)):
+                stamps = [ts for ts, _ in series]
+                self.assertEqual([b - a for a, b in zip(stamps, stamps[1:])], [step] * (len(stamps) - 1))
+                self.assertTrue(all(isinstance(ts, int) and isinstance(n, int) for ts, n in series))
+            self.assertLessEqual(hourly[-1][0], time.time())
+            self.assertGreater(hourly[-1][0], time.time() - 3600)
+
     # -- one issue, bulk changes ------------------------------------------------------------------
     def test_assign_and_delete(self):
         word = "assign" + uuid.uuid4().hex[:8]
@@ -420,6 +443,32 @@ class IssuesApiTest(StackTestCase):
             self.assertEqual(self.call("GET", path)[0], 404, path)
         self.assertEqual(self.call("GET", f"/api/0/issues/{issue_id}/events/?cursor=bad")[0], 400)
 
+        # Navigation: Sentry's previousEventID / nextEventID by received time within the issue.
+        latest = self.get(f"/api/0/issues/{issue_id}/events/latest/")
+        oldest = self.get(f"/api/0/issues/{issue_id}/events/oldest/")
+        self.assertEqual((latest["previousEventID"], latest["nextEventID"]), (sent[-2], None))
+        self.assertEqual((oldest["previousEventID"], oldest["nextEventID"]), (None, sent[1]))
+        self.assertEqual((one["previousEventID"], one["nextEventID"]), (sent[1], sent[3]))
+        self.assertEqual((project_event["previousEventID"], project_event["nextEventID"]), (sent[2], sent[4]))
+        walked, event_id = [], sent[0]
+        while event_id:
+            walked.append(event_id)
+            event_id = self.get(f"/api/0/issues/{issue_id}/events/{event_id}/")["nextEventID"]
+        self.assertEqual(walked, sent)
+        self.assertEqual(self.get(f"/api/0/issues/{other}/events/latest/")["previousEventID"], None)
+
+    def test_event_extra_is_context(self):
+        word = "extra" + uuid.uuid4().hex[:8]
+        extra = {"order_id": 42, "cart": {"items": ["a", "b"]}, "note": "<script>x</script>"}
+        event_id = self.send(f"{word} with extra", extra=extra)
+        issue_id = self.issue_of(event_id)
+        for path in (f"/api/0/projects/{self.org}/{self.project}/events/{event_id}/",
+                     f"/api/0/issues/{issue_id}/events/latest/"):
+            self.assertEqual(self.get(path)["context"], extra, path)
+        bare = self.send(f"{word} without extra")
+        self.wait_stored(bare)
+        self.assertEqual(self.get(f"/api/0/projects/{self.org}/{self.project}/events/{bare}/")["context"], {})
+
     # -- tags -------------------------------------------------------------------------------------
     def test_tags(self):
         word = "tags" + uuid.uuid4().hex[:8]
@@ -565,6 +614,10 @@ class IssuesApiTest(StackTestCase):
             ("GET", f"/api/0/projects/{self.org}/{self.project}/rules/{rule_id}/", None),
             ("PUT", f"/api/0/projects/{self.org}/{self.project}/rules/{rule_id}/", rule),
             ("DELETE", f"/api/0/projects/{self.org}/{self.project}/rules/{rule_id}/", None),
+            # Bodies that would be refused: ownership is checked first, so still 404, not 400.
+            ("POST", f"/api/0/projects/{self.org}/{self.project}/rules/", {"name": ""}),
+            ("PUT", f"/api/0/projects/{self.org}/{self.project}/rules/{rule_id}/", {"conditions": 5}),
+            ("PUT", f"/api/0/projects/{self.org}/{self.project}/rules/{rule_id}/", []),
         ]
         for method, path, body in checks:
             status, answer, _ = self.call(method, path, body, token=token)

@@ -33,6 +33,10 @@ void MatchAccountRoute(const std::vector<std::string>& s, Route& route) {
     if (n == 4) route.endpoint = Endpoint::kOrganization;
     if (n == 5 && s[4] == "members") route.endpoint = Endpoint::kOrgMembers;
     if (n == 6 && s[4] == "members" && ParsePositive(s[5], route.object_id)) route.endpoint = Endpoint::kOrgMember;
+    if (n == 8 && s[4] == "members" && s[6] == "teams" && ParsePositive(s[5], route.object_id)) {
+      route.endpoint = Endpoint::kOrgMemberTeam;
+      route.team_slug = s[7];
+    }
     if (n == 5 && s[4] == "teams") route.endpoint = Endpoint::kOrgTeams;
     if (n == 5 && s[4] == "projects") route.endpoint = Endpoint::kOrgProjects;
   } else if (kind == "teams" && n == 6 && s[5] == "projects") {
@@ -74,6 +78,7 @@ bool AccountRouteAllows(Endpoint endpoint, std::string_view method) {
     case Endpoint::kProjectKeys:
     case Endpoint::kApiTokens: return get || post;
     case Endpoint::kOrgMember: return put || del;
+    case Endpoint::kOrgMemberTeam: return post || del;
     case Endpoint::kTeamProjects: return post;
     case Endpoint::kProject:
     case Endpoint::kProjectKey: return get || put || del;

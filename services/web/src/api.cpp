@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "api_util.hpp"
 #include "issues_api.hpp"
 #include "org_api.hpp"
 #include "password_links.hpp"
@@ -96,9 +97,8 @@ http::Response NotificationSettings(pqxx::connection& connection, const Principa
   pqxx::work tx(connection);
   if (request.method() == bhttp::verb::put) {
     rapidjson::Document body;
-    body.Parse(request.body().c_str(), request.body().size());
-    if (body.HasParseError() || !body.IsObject()) {
-      return http::MakeErrorResponse(http::Status::bad_request, "The request body must be a JSON object");
+    if (std::string error; !ParseBody(request.body(), body, error)) {
+      return http::MakeErrorResponse(http::Status::bad_request, error);
     }
     const auto enabled = body.FindMember("emailAlerts");
     if (enabled == body.MemberEnd() || !enabled->value.IsBool()) {
@@ -222,9 +222,18 @@ http::Response Api::Execute(const Route& route, const http::Request& request, co
   auto authenticated = Authenticate(connection, request);
   if (auto* refusal = std::get_if<http::Response>(&authenticated)) return std::move(*refusal);
   const Principal principal = std::get<Principal>(std::move(authenticated));
-  if (route.endpoint == Endpoint::kAuthLogout || route.endpoint == Endpoint::kMe) {
+  if (route.endpoint == Endpoint::kAuthLogout) {
     return ExecuteSessionAuth(connection, route, request, principal, config_);
   }
+  // The request moved the session's idle deadline: its cookies are sent again to match.
+  http::Response response = ExecuteAs(connection, route, request, principal);
+  RenewSessionCookies(response, principal, IsSecure(request, config_));
+  return response;
+}
+
+http::Response Api::ExecuteAs(pqxx::connection& connection, const Route& route, const http::Request& request,
+                              const Principal& principal) {
+  if (route.endpoint == Endpoint::kMe) return ExecuteSessionAuth(connection, route, request, principal, config_);
   if (!principal.Has("event:read") && !principal.Has("project:read") && !principal.Has("org:read")) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }

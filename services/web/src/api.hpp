@@ -6,10 +6,12 @@
 #include <utility>
 
 #include <boost/asio/thread_pool.hpp>
+#include <pqxx/connection>
 
 #include "config.hpp"
 #include "rookery/http/server.hpp"
 #include "router.hpp"
+#include "sessions.hpp"
 #include "static_files.hpp"
 
 namespace rookery::web {
@@ -24,6 +26,9 @@ class Api {
 
  private:
   http::Response Execute(const Route& route, const http::Request& request, const std::string& peer_ip);
+  /// What an authenticated caller asked for (logout aside).
+  http::Response ExecuteAs(pqxx::connection& connection, const Route& route, const http::Request& request,
+                           const Principal& principal);
 
   const WebConfig& config_;
   StaticFiles static_files_;

@@ -34,10 +34,12 @@ http::Response NoContent() {
   return response;
 }
 
-bool ParseBody(const std::string& body, rapidjson::Document& document, std::string& error) {
-  document.Parse(body.c_str(), body.size());
+bool ParseBody(std::string_view body, rapidjson::Document& document, std::string& error) {
+  // Invalid UTF-8 inside a string is refused here, once for every endpoint: it must never reach
+  // PostgreSQL (which refuses it with an error) or a JSON answer.
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (document.HasParseError() || !document.IsObject()) {
-    error = "The request body must be a JSON object";
+    error = "The request body must be a JSON object (UTF-8)";
     return false;
   }
   return true;

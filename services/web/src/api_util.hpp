@@ -23,8 +23,9 @@ http::Response Forbidden();
 http::Response NotFoundResponse();
 http::Response NoContent();
 
-/// Parses a request body that must be a JSON object; on failure `error` holds the 400's detail.
-bool ParseBody(const std::string& body, rapidjson::Document& document, std::string& error);
+/// Parses a request body that must be a JSON object of valid UTF-8 (every JSON body of the API goes
+/// through here); on failure `error` holds the 400's detail.
+bool ParseBody(std::string_view body, rapidjson::Document& document, std::string& error);
 
 /// Readers for optional members: nullopt when absent (or null, for the nullable ones); `error` is
 /// set ("field: why") when present but unusable. Strings are trimmed and at most `max_chars` long.

@@ -124,13 +124,17 @@ void DummyPasswordVerify(std::string_view password) {
   (void)VerifyPassword(kDummyHash, password);
 }
 
+// The cookies live as long as the session may stay idle on the server, so that closing the browser
+// does not sign out; each answer to a session moves both deadlines together.
 std::string SessionCookie(const std::string& session_id, bool secure) {
-  return std::string(kSessionCookie) + "=" + session_id + CookieAttributes(true, secure);
+  return std::string(kSessionCookie) + "=" + session_id + "; Max-Age=" + std::to_string(kSessionIdleSeconds) +
+         CookieAttributes(true, secure);
 }
 
 std::string CsrfCookie(const std::string& csrf_token, bool secure) {
   // Readable by the page's scripts, which echo it in X-CSRFToken.
-  return std::string(kCsrfCookie) + "=" + csrf_token + CookieAttributes(false, secure);
+  return std::string(kCsrfCookie) + "=" + csrf_token + "; Max-Age=" + std::to_string(kSessionIdleSeconds) +
+         CookieAttributes(false, secure);
 }
 
 std::string ExpiredCookie(std::string_view name, bool http_only, bool secure) {

@@ -12,6 +12,7 @@ namespace rookery::web {
 inline constexpr const char* kSessionCookie = "rookery_session";
 inline constexpr const char* kCsrfCookie = "rookery_csrf";
 inline constexpr int kSessionIdleDays = 14;
+inline constexpr long kSessionIdleSeconds = kSessionIdleDays * 86400L;
 inline constexpr std::size_t kMinPasswordChars = 8;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
 

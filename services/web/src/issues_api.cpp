@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "api_util.hpp"
 #include "issue_search.hpp"
 #include "pagination.hpp"
 #include "rookery/core/strings.hpp"
@@ -55,6 +56,7 @@ constexpr const char* kMergeHours = "issues_api_merge_hours";
 constexpr const char* kMergeCounters = "issues_api_merge_counters";
 constexpr const char* kEventById = "issues_api_event_by_id";
 constexpr const char* kEdgeEvent = "issues_api_edge_event";
+constexpr const char* kNeighbourEvents = "issues_api_neighbour_events";
 constexpr const char* kHashes = "issues_api_hashes";
 constexpr const char* kHashesOwned = "issues_api_hashes_owned";
 constexpr const char* kNextShortId = "issues_api_next_short_id";
@@ -276,8 +278,19 @@ void AddStats(pqxx::transaction_base& tx, const StatsPeriod& period, std::vector
   }
   for (auto& issue : issues) {
     const std::string& text = series[issue.id];
-    issue.stats_json = "{" + http::JsonQuote(period.key) + ":" + (text.empty() ? "[]" : text + "]") + "}";
+    // A second period joins the first in the same object.
+    if (!issue.stats_json.empty()) issue.stats_json.back() = ',';
+    issue.stats_json += (issue.stats_json.empty() ? "{" : "") + http::JsonQuote(period.key) + ":" +
+                        (text.empty() ? "[]" : text + "]") + "}";
   }
+}
+
+// The issue's own graph, as Sentry's group details carry it: 24 hourly and 30 daily buckets.
+void AddDetailStats(pqxx::transaction_base& tx, IssueRow& issue) {
+  std::vector<IssueRow> one{std::move(issue)};
+  AddStats(tx, StatsPeriod{"24h", "hour", 24, "24 hours"}, one);
+  AddStats(tx, StatsPeriod{"30d", "day", 30, "30 days"}, one);
+  issue = std::move(one[0]);
 }
 
 http::Response ListIssues(pqxx::connection& connection, const Route& route, const http::Request& request,
@@ -389,8 +402,7 @@ struct IssueUpdate {
 std::string ParseUpdate(const std::string& body, IssueUpdate& update) {
   if (body.size() > kMaxBodyBytes) return "The request body is too large";
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseValidateEncodingFlag>(body.c_str(), body.size());
-  if (document.HasParseError() || !document.IsObject()) return "The request body must be a JSON object (UTF-8)";
+  if (std::string error; !ParseBody(body, document, error)) return error;
   bool understood = false;
   if (const auto status = document.FindMember("status"); status != document.MemberEnd()) {
     if (!status->value.IsString()) return "status: must be a string";
@@ -574,8 +586,9 @@ http::Response OneIssue(pqxx::connection& connection, const Route& route, const 
   const auto method = request.method();
   if (method == bhttp::verb::get) {
     pqxx::read_transaction tx(connection);
-    const auto issue = FindIssue(tx, route.issue_id, caller);
+    auto issue = FindIssue(tx, route.issue_id, caller);
     if (!issue) return NotFound();
+    AddDetailStats(tx, *issue);
     return http::MakeJsonResponse(http::Status::ok, SerializeIssue(*issue, public_url));
   }
   if (!(method == bhttp::verb::delete_ ? CanDeleteIssues(caller) : CanWriteIssues(caller))) return Forbidden();
@@ -597,12 +610,26 @@ http::Response OneIssue(pqxx::connection& connection, const Route& route, const 
   }
   std::string assignee_json;
   if (auto refused = ApplyUpdate(tx, update, {route.issue_id}, project_id, assignee_json)) return *refused;
-  const auto issue = FindIssue(tx, route.issue_id, caller);
+  auto issue = FindIssue(tx, route.issue_id, caller);
+  AddDetailStats(tx, *issue);
   tx.commit();
   return http::MakeJsonResponse(http::Status::ok, SerializeIssue(*issue, public_url));
 }
 
 // -- events ---------------------------------------------------------------------------------------
+
+// A single event's answer, with the ids of the issue's events before and after it (Sentry's
+// previousEventID and nextEventID), by received time, so that a client can step through them.
+http::Response EventAnswer(pqxx::transaction_base& tx, const pqxx::row& row) {
+  EventRow event = ReadEvent(row);
+  event.with_neighbours = true;
+  const auto neighbours = tx.exec_prepared(kNeighbourEvents, event.project_id, event.issue_id, event.event_id);
+  if (!neighbours.empty()) {
+    if (!neighbours[0][0].is_null()) event.previous_event_id = neighbours[0][0].as<std::string>();
+    if (!neighbours[0][1].is_null()) event.next_event_id = neighbours[0][1].as<std::string>();
+  }
+  return http::MakeJsonResponse(http::Status::ok, SerializeEvent(event));
+}
 
 http::Response IssueEvent(pqxx::connection& connection, const Route& route, const Caller& caller) {
   pqxx::read_transaction tx(connection);
@@ -619,7 +646,7 @@ http::Response IssueEvent(pqxx::connection& connection, const Route& route, cons
     rows = tx.exec_prepared(kEventById, issue->project_id, event_id, issue->id);
   }
   if (rows.empty()) return NotFound();
-  return http::MakeJsonResponse(http::Status::ok, SerializeEvent(ReadEvent(rows[0])));
+  return EventAnswer(tx, rows[0]);
 }
 
 http::Response ProjectEvent(pqxx::connection& connection, const Route& route, const Caller& caller) {
@@ -630,7 +657,7 @@ http::Response ProjectEvent(pqxx::connection& connection, const Route& route, co
   if (event_id.empty()) return NotFound();
   const auto rows = tx.exec_prepared(kEventById, project[0][0].as<std::int64_t>(), event_id, 0);
   if (rows.empty()) return NotFound();
-  return http::MakeJsonResponse(http::Status::ok, SerializeEvent(ReadEvent(rows[0])));
+  return EventAnswer(tx, rows[0]);
 }
 
 // Newest first, as Sentry lists an issue's events; each event in full.
@@ -1045,6 +1072,15 @@ void PrepareIssuesApi(pqxx::connection& c) {
                             "CASE WHEN $3 THEN e.event_id END DESC, "
                             "CASE WHEN NOT $3 THEN e.received_at END ASC, CASE WHEN NOT $3 THEN e.event_id END ASC "
                             "LIMIT 1");
+  c.prepare(kNeighbourEvents,
+            "WITH cur AS (SELECT received_at, event_id FROM events WHERE project_id = $1 AND issue_id = $2 "
+            "AND event_id = $3::uuid LIMIT 1) "
+            "SELECT (SELECT replace(e.event_id::text, '-', '') FROM events e, cur WHERE e.project_id = $1 "
+            "AND e.issue_id = $2 AND (e.received_at, e.event_id) < (cur.received_at, cur.event_id) "
+            "ORDER BY e.received_at DESC, e.event_id DESC LIMIT 1), "
+            "(SELECT replace(e.event_id::text, '-', '') FROM events e, cur WHERE e.project_id = $1 "
+            "AND e.issue_id = $2 AND (e.received_at, e.event_id) > (cur.received_at, cur.event_id) "
+            "ORDER BY e.received_at, e.event_id LIMIT 1)");
   c.prepare(kHashes,
             std::string("SELECT h.hash, ") + kEventColumns +
                 " FROM group_hashes h LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.project_id = h.project_id "

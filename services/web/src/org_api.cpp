@@ -6,6 +6,7 @@
 
 #include "auth.hpp"
 #include "password_links.hpp"
+#include "rookery/grouping/sentry_grouping.hpp"
 #include "rookery/http/response.hpp"
 
 namespace rookery::web {
@@ -30,6 +31,7 @@ constexpr const char* kLockOwners = "org_lock_owners";
 constexpr const char* kSetRole = "org_set_role";
 constexpr const char* kRemoveMember = "org_remove_member";
 constexpr const char* kRemoveTeamMemberships = "org_remove_team_memberships";
+constexpr const char* kRemoveTeamMember = "org_remove_team_member";
 constexpr const char* kTeams = "org_teams";
 constexpr const char* kFirstTeam = "org_first_team";
 constexpr const char* kProjects = "org_projects";
@@ -254,6 +256,36 @@ http::Response Member(pqxx::connection& connection, const OrgRow& org, std::int6
   JsonWriter w(buffer);
   WriteMember(w, rows[0]);
   return Json(http::Status::ok, buffer);
+}
+
+// Sentry's POST/DELETE .../members/{id}/teams/{team}/: puts a member on a team or takes them off
+// (both idempotent); the answer to POST is the member, teams included.
+http::Response MemberTeam(pqxx::connection& connection, const OrgRow& org, const Route& route,
+                          const http::Request& request, const Principal& principal) {
+  pqxx::work tx(connection);
+  const auto current = tx.exec_prepared(kMembers, org.id, route.object_id);
+  if (current.empty()) return NotFoundResponse();
+  const auto team = tx.exec_prepared(kTeamBySlug, org.id, route.team_slug);
+  if (team.empty()) return NotFoundResponse();
+  if (!MayManage(principal, org, {"member:write", "member:admin", "org:admin"})) return Forbidden();
+  const auto user_id = current[0][1].as<std::int64_t>();
+  const auto team_id = team[0][0].as<std::int64_t>();
+  if (request.method() == bhttp::verb::delete_) {
+    tx.exec_prepared(kRemoveTeamMember, team_id, user_id);
+    tx.commit();
+    spdlog::info("organization {}: user {} took user {} off team {}", org.slug, principal.user_id, user_id,
+                 route.team_slug);
+    return NoContent();
+  }
+  tx.exec_prepared(kAddTeamMember, team_id, user_id);
+  const auto rows = tx.exec_prepared(kMembers, org.id, route.object_id);
+  tx.commit();
+  spdlog::info("organization {}: user {} put user {} on team {}", org.slug, principal.user_id, user_id,
+               route.team_slug);
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  WriteMember(w, rows[0]);
+  return Json(http::Status::created, buffer);
 }
 
 // ---- teams --------------------------------------------------------------------------------------
@@ -487,10 +519,21 @@ http::Response UpdateProject(pqxx::work& tx, const OrgRow& org, ProjectRow proje
   if (auto value = ReadBool(body, "scrubIPAddresses", error)) project.scrub_ip_addresses = *value;
   if (auto value = ReadStringList(body, "sensitiveFields", 200, 200, error)) project.sensitive_fields = *value;
   if (auto value = ReadStringList(body, "safeFields", 200, 200, error)) project.safe_fields = *value;
+  // The rules are checked with the worker's own parsers: what is saved is what grouping will use,
+  // and a mistake is answered with the line it is on instead of being skipped by every event.
   if (auto value = ReadString(body, "fingerprintingRules", kMaxRulesChars, error)) {
+    if (const auto parsed = grouping::ParseFingerprintRules(*value); !parsed) {
+      return BadRequest("fingerprintingRules: " + parsed.error());
+    }
     project.fingerprinting_rules = *value;
   }
-  if (auto value = ReadString(body, "groupingEnhancements", kMaxRulesChars, error)) project.stacktrace_rules = *value;
+  if (!error.empty()) return BadRequest(error);
+  if (auto value = ReadString(body, "groupingEnhancements", kMaxRulesChars, error)) {
+    if (const auto parsed = grouping::ParseStacktraceRules(*value); !parsed) {
+      return BadRequest("groupingEnhancements: " + parsed.error());
+    }
+    project.stacktrace_rules = *value;
+  }
   if (!error.empty()) return BadRequest(error);
   tx.exec_prepared(kUpdateProject, project.id, project.slug, project.name, project.platform, project.retention_days,
                    project.scrub_data, project.scrub_ip_addresses, JsonStringArray(project.sensitive_fields),
@@ -780,6 +823,7 @@ void PrepareOrgApi(pqxx::connection& c) {
             "FOR UPDATE) owners");
   c.prepare(kSetRole, "UPDATE organization_members SET role = $3 WHERE organization_id = $1 AND id = $2");
   c.prepare(kRemoveMember, "DELETE FROM organization_members WHERE organization_id = $1 AND id = $2");
+  c.prepare(kRemoveTeamMember, "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2");
   c.prepare(kRemoveTeamMemberships,
             "DELETE FROM team_members WHERE user_id = $2 AND team_id IN "
             "(SELECT id FROM teams WHERE organization_id = $1)");
@@ -876,6 +920,11 @@ void WriteOrganization(JsonWriter& w, const OrgRow& org) {
 http::Response ExecuteOrgApi(pqxx::connection& connection, const Route& route, const http::Request& request,
                              const Principal& principal, const WebConfig& config) {
   if (route.endpoint == Endpoint::kApiTokens || route.endpoint == Endpoint::kApiToken) {
+    // As in Sentry, tokens are managed with a session only: a leaked token of any scope must not
+    // mint more tokens or revoke the ones that would replace it.
+    if (!principal.via_session) {
+      return http::MakeErrorResponse(http::Status::forbidden, "API tokens cannot manage API tokens");
+    }
     return ApiTokens(connection, route, request, principal);
   }
   if (route.endpoint == Endpoint::kOrganizations) {
@@ -923,6 +972,7 @@ http::Response ExecuteOrgApi(pqxx::connection& connection, const Route& route, c
     }
     case Endpoint::kOrgMembers: return Members(connection, *org, request, principal, config);
     case Endpoint::kOrgMember: return Member(connection, *org, route.object_id, request, principal, config);
+    case Endpoint::kOrgMemberTeam: return MemberTeam(connection, *org, route, request, principal);
     case Endpoint::kOrgTeams: return Teams(connection, *org, request, principal);
     case Endpoint::kOrgProjects: return OrgProjects(connection, *org, request, principal);
     case Endpoint::kTeamProjects: {

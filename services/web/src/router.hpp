@@ -28,6 +28,7 @@ enum class Endpoint {
   kOrganization,   // /api/0/organizations/{org}/
   kOrgMembers,     // /api/0/organizations/{org}/members/ (GET, POST)
   kOrgMember,      // /api/0/organizations/{org}/members/{object_id}/ (PUT, DELETE)
+  kOrgMemberTeam,  // /api/0/organizations/{org}/members/{object_id}/teams/{team}/ (POST, DELETE)
   kOrgTeams,       // /api/0/organizations/{org}/teams/ (GET, POST)
   kOrgProjects,    // /api/0/organizations/{org}/projects/ (GET, POST)
   kTeamProjects,   // /api/0/teams/{org}/{team}/projects/ (POST)

@@ -7,6 +7,7 @@
 #include <map>
 #include <pqxx/pqxx>
 
+#include "api_util.hpp"
 #include "issue_search.hpp"
 #include "issues_api.hpp"
 #include "rookery/core/time.hpp"
@@ -288,8 +289,7 @@ std::string TextArray(const std::vector<std::string>& values) {
 std::string ParseRuleSpec(std::string_view body, RuleSpec& out) {
   if (body.size() > kMaxBodyBytes) return "The request body is too large";
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return "The request body must be a JSON object (UTF-8)";
+  if (std::string error; !ParseBody(body, doc, error)) return error;
   const auto name = doc.FindMember("name");
   if (name == doc.MemberEnd() || !name->value.IsString() || name->value.GetStringLength() == 0 ||
       name->value.GetStringLength() > 256) {
@@ -394,6 +394,13 @@ http::Response HandleRulesApi(pqxx::connection& connection, const Route& route, 
                               const Caller& caller) {
   const auto method = request.method();
   const bool writes = method != bhttp::verb::get;
+  pqxx::work tx(connection);
+  // Another organization's project does not exist for the caller, whatever the body says: the
+  // lookup comes before any answer about the request itself.
+  const auto project = tx.exec_prepared(kProjectForMember, route.org_slug, route.project_slug, caller.user_id);
+  if (project.empty()) {
+    return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist");
+  }
   if (writes && !caller.HasAny({"project:write", "project:admin", "org:write", "org:admin"})) {
     return http::MakeErrorResponse(http::Status::forbidden, "You do not have permission to perform this action.");
   }
@@ -402,11 +409,6 @@ http::Response HandleRulesApi(pqxx::connection& connection, const Route& route, 
     if (auto error = ParseRuleSpec(request.body(), spec); !error.empty()) {
       return http::MakeErrorResponse(http::Status::bad_request, error);
     }
-  }
-  pqxx::work tx(connection);
-  const auto project = tx.exec_prepared(kProjectForMember, route.org_slug, route.project_slug, caller.user_id);
-  if (project.empty()) {
-    return http::MakeErrorResponse(http::Status::not_found, "The requested resource does not exist");
   }
   const auto project_id = project[0][0].as<std::int64_t>();
   for (const auto& member_id : spec.member_ids) {

@@ -425,6 +425,25 @@ std::string SerializeEvent(const EventRow& event) {
     Str(w, event.sdk_version);
     w.EndObject();
   }
+  // Sentry's event API names the event's `extra` "context".
+  Key(w, "context");
+  if (const Value* extra = Aliased(doc, "extra", "sentry.interfaces.Extra"); extra && extra->IsObject()) {
+    extra->Accept(w);
+  } else {
+    w.StartObject();
+    w.EndObject();
+  }
+  if (event.with_neighbours) {
+    for (const auto& [key, id] :
+         {std::pair{"previousEventID", &event.previous_event_id}, std::pair{"nextEventID", &event.next_event_id}}) {
+      Key(w, key);
+      if (*id) {
+        Str(w, **id);
+      } else {
+        w.Null();
+      }
+    }
+  }
   Key(w, "errors");
   w.StartArray();
   w.EndArray();

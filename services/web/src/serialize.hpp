@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rookery::web {
@@ -52,6 +53,11 @@ struct EventRow {
   std::int64_t timestamp_ms = 0;
   std::int64_t received_ms = 0;
   std::string data_json;  // the stored event
+  // The issue's events before and after this one by received time, for a single event's answer
+  // (previousEventID, nextEventID: null at the ends); the lists leave them out.
+  bool with_neighbours = false;
+  std::optional<std::string> previous_event_id;
+  std::optional<std::string> next_event_id;
 };
 
 /// One issue, as /api/0/issues/{id}/ and the issue list show it.

@@ -175,6 +175,11 @@ std::pair<std::string, std::string> StartSession(pqxx::work& tx, std::int64_t us
   return {SessionCookie(session_id, secure), CsrfCookie(csrf_token, secure)};
 }
 
+void RenewSessionCookies(http::Response& response, const Principal& principal, bool secure) {
+  if (!principal.via_session || response.count(bhttp::field::set_cookie) > 0) return;
+  SetCookies(response, {SessionCookie(principal.session_id, secure), CsrfCookie(principal.csrf_token, secure)});
+}
+
 void SetCookies(http::Response& response, const std::pair<std::string, std::string>& cookies) {
   response.insert(bhttp::field::set_cookie, cookies.first);
   response.insert(bhttp::field::set_cookie, cookies.second);
@@ -271,7 +276,7 @@ std::variant<Principal, http::Response> Authenticate(pqxx::connection& connectio
     pqxx::read_transaction tx(connection);
     const auto auth = tx.exec_prepared(kTokenAuth, token);
     if (auth.empty()) return Unauthorized("Invalid token");
-    return Principal{auth[0][0].as<std::int64_t>(), auth[0][1].as<std::string>(), false};
+    return Principal{auth[0][0].as<std::int64_t>(), auth[0][1].as<std::string>(), false, "", ""};
   }
   const auto session_id = CookieValue(request[bhttp::field::cookie], kSessionCookie);
   if (!session_id) return Unauthorized("Authentication credentials were not provided.");
@@ -288,7 +293,7 @@ std::variant<Principal, http::Response> Authenticate(pqxx::connection& connectio
       return http::MakeErrorResponse(http::Status::forbidden, "CSRF token missing or incorrect");
     }
   }
-  Principal principal{session[0][0].as<std::int64_t>(), "", true};
+  Principal principal{session[0][0].as<std::int64_t>(), "", true, *session_id, session[0][1].as<std::string>()};
   for (const auto& scope : ScopesOfRole(session[0][2].as<std::string>())) {
     principal.scopes += (principal.scopes.empty() ? "" : " ") + scope;
   }

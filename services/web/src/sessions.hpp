@@ -25,6 +25,8 @@ struct Principal {
   std::int64_t user_id = 0;
   std::string scopes;  // space separated
   bool via_session = false;
+  std::string session_id;  // with a session: its id and CSRF token, to renew the cookies as it slides
+  std::string csrf_token;
   bool Has(std::string_view scope) const;
 };
 
@@ -44,6 +46,8 @@ http::Response ExecuteSessionAuth(pqxx::connection& connection, const Route& rou
 /// Pieces of signing a user in, shared by login, setup and setting a password from a link.
 bool IsSecure(const http::Request& request, const WebConfig& config);
 /// A new session for the user; returns the Set-Cookie values (session, CSRF).
+/// Sends a session's cookies again with a fresh Max-Age, since every request moved its deadline.
+void RenewSessionCookies(http::Response& response, const Principal& principal, bool secure);
 std::pair<std::string, std::string> StartSession(pqxx::work& tx, std::int64_t user_id, bool secure);
 void SetCookies(http::Response& response, const std::pair<std::string, std::string>& cookies);
 void WriteUser(JsonWriter& w, std::int64_t id, const std::string& email, const std::string& name,

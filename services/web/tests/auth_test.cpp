@@ -55,9 +55,9 @@ TEST_CASE("CSRF tokens compare in constant time and exactly", "[unit][web]") {
 }
 
 TEST_CASE("cookies carry the attributes browsers need", "[unit][web]") {
-  CHECK(SessionCookie("s1", false) == "rookery_session=s1; HttpOnly; SameSite=Lax; Path=/");
-  CHECK(SessionCookie("s1", true) == "rookery_session=s1; HttpOnly; SameSite=Lax; Path=/; Secure");
-  CHECK(CsrfCookie("c1", false) == "rookery_csrf=c1; SameSite=Lax; Path=/");
+  CHECK(SessionCookie("s1", false) == "rookery_session=s1; Max-Age=1209600; HttpOnly; SameSite=Lax; Path=/");
+  CHECK(SessionCookie("s1", true) == "rookery_session=s1; Max-Age=1209600; HttpOnly; SameSite=Lax; Path=/; Secure");
+  CHECK(CsrfCookie("c1", false) == "rookery_csrf=c1; Max-Age=1209600; SameSite=Lax; Path=/");
   CHECK(ExpiredCookie(kSessionCookie, true, false) == "rookery_session=; Max-Age=0; HttpOnly; SameSite=Lax; Path=/");
 }
 

@@ -52,3 +52,16 @@ TEST_CASE("issue and rule API paths", "[unit][web]") {
   CHECK(rule.endpoint == Endpoint::kProjectRule);
   CHECK(rule.rule_id == 12);
 }
+
+TEST_CASE("a member's team membership path", "[unit][web]") {
+  auto route = MatchRoute("/api/0/organizations/acme/members/7/teams/backend/");
+  CHECK(route.endpoint == Endpoint::kOrgMemberTeam);
+  CHECK(route.org_slug == "acme");
+  CHECK(route.object_id == 7);
+  CHECK(route.team_slug == "backend");
+  CHECK(AccountRouteAllows(Endpoint::kOrgMemberTeam, "POST"));
+  CHECK(AccountRouteAllows(Endpoint::kOrgMemberTeam, "DELETE"));
+  CHECK_FALSE(AccountRouteAllows(Endpoint::kOrgMemberTeam, "GET"));
+  CHECK(MatchRoute("/api/0/organizations/acme/members/x/teams/backend/").endpoint == Endpoint::kNotFound);
+  CHECK(MatchRoute("/api/0/organizations/acme/members/7/teams/").endpoint == Endpoint::kNotFound);
+}

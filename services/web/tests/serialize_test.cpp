@@ -78,3 +78,26 @@ TEST_CASE("an event's interfaces become entries", "[unit][web]") {
   CHECK(std::string(doc["user"]["id"].GetString()) == "42");
   CHECK(doc["tags"].Size() == 3);  // environment, level, server
 }
+
+TEST_CASE("an event's extra is its context; a single event names its neighbours", "[unit][web]") {
+  EventRow event;
+  event.event_id = "fc6d8c0c43fc4630ad850ee518f1b9d0";
+  event.data_json = R"({"message":"m","extra":{"order":42,"cart":{"items":["a"]}}})";
+  rapidjson::Document doc;
+  doc.Parse(SerializeEvent(event).c_str());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(doc["context"]["order"].GetInt() == 42);
+  CHECK(std::string(doc["context"]["cart"]["items"][0].GetString()) == "a");
+  CHECK_FALSE(doc.HasMember("previousEventID"));  // the lists leave them out
+  CHECK_FALSE(doc.HasMember("nextEventID"));
+
+  event.data_json = R"({"message":"m"})";
+  event.with_neighbours = true;
+  event.next_event_id = "00000000000000000000000000000001";
+  doc.Parse(SerializeEvent(event).c_str());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(doc["context"].IsObject());
+  CHECK(doc["context"].MemberCount() == 0);
+  CHECK(doc["previousEventID"].IsNull());
+  CHECK(std::string(doc["nextEventID"].GetString()) == "00000000000000000000000000000001");
+}
