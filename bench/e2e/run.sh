@@ -270,10 +270,10 @@ for name in "${SERVICES[@]}" devbroker; do PEAK_LIST+=("$name=$(mb "$(kb "${SERV
 LOADS+=("COPY: $(load_average)")
 log "COPY ceiling (load average $(load_average))"
 COLUMNS="project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, environment"
-COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data"
+COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data, payload, tags"
 sql -c "\\copy (SELECT $COLUMNS FROM events LIMIT 50000) TO '$WORK/events.copy'"
 COPY_ROWS_EXPECTED=$(wc -l <"$WORK/events.copy")
-sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION)
+sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION INCLUDING STORAGE)
   WITH (toast_tuple_target = 512)"
 psql_admin -c "CHECKPOINT" >/dev/null
 COPY_START=$(date +%s.%N)
