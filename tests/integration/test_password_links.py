@@ -10,7 +10,7 @@ import unittest
 
 from mail_sink import MailSink
 from rookery_stack import Stack, free_port, wait_for
-from test_accounts import PASSWORD, Client
+from test_accounts import PASSWORD, AccountsStackTestCase
 
 SMTP_PORT = free_port()
 OWNER = "olive@example.com"
@@ -18,14 +18,19 @@ LINK = re.compile(r"http://127\.0\.0\.1:\d+/(accept|reset)/([0-9a-f]{64})/")
 RESET_ANSWER = {"detail": "If an account uses this email address, a link to set its password is on its way."}
 
 
-class PasswordLinksTest(unittest.TestCase):
+class PasswordLinksTest(AccountsStackTestCase):
+    CLIENT_NET = "10.1"
+
+    @classmethod
+    def make_stack(cls):
+        cls.smtp = MailSink(SMTP_PORT).start()
+        return Stack(bootstrap=False, web_env={"ROOKERY_WEB_TRUST_FORWARDED_FOR": "1"},
+                     cron_env={"ROOKERY_SMTP_URL": f"smtp://127.0.0.1:{SMTP_PORT}",
+                               "ROOKERY_ALERT_POLL_MS": "200", "ROOKERY_ALERT_RETRY_BASE_SECONDS": "1"})
+
     @classmethod
     def setUpClass(cls):
-        cls.smtp = MailSink(SMTP_PORT).start()
-        cls.stack = Stack(bootstrap=False, web_env={"ROOKERY_WEB_TRUST_FORWARDED_FOR": "1"},
-                          cron_env={"ROOKERY_SMTP_URL": f"smtp://127.0.0.1:{SMTP_PORT}",
-                                    "ROOKERY_ALERT_POLL_MS": "200", "ROOKERY_ALERT_RETRY_BASE_SECONDS": "1"}).start()
-        cls.ips = 0
+        super().setUpClass()
         cls.owner = cls.client()
         answer = cls.owner.post("/api/0/auth/setup/", {"email": OWNER, "password": PASSWORD, "name": "Olive",
                                                       "organization": "Acme Corp"})
@@ -34,25 +39,10 @@ class PasswordLinksTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        codes = cls.stack.stop()
-        cls.smtp.stop()
-        assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
-
-    @classmethod
-    def client(cls):
-        cls.ips += 1
-        return Client(cls.stack.web_port, f"10.1.{cls.ips // 250}.{cls.ips % 250 + 1}")
-
-    def run(self, result=None):
-        failures = len(result.failures) + len(result.errors) if result is not None else 0
-        outcome = super().run(result)
-        if result is not None and len(result.failures) + len(result.errors) > failures:
-            self.stack.dump_logs()
-        return outcome
-
-    def ok(self, answer, status=200):
-        self.assertEqual(answer.status, status, answer)
-        return answer.body
+        try:
+            super().tearDownClass()
+        finally:
+            cls.smtp.stop()
 
     def invite(self, email, role="member"):
         return self.ok(self.owner.post(f"/api/0/organizations/{self.org}/members/", {"email": email, "role": role}),
