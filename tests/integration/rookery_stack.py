@@ -319,10 +319,10 @@ class Stack:
             self.brokers = ",".join(f"{self.host('devbroker')}:{port}" for port in ports)
         self.run_admin("migrate")
         self.credentials = self.bootstrap("admin@example.com", "acme", "backend") if self.with_bootstrap else {}
-        self.start_service("relay", self.relay_env)
+        self._start_listening("relay", "relay_port", self.relay_env, "relay listening on")
         self.start_service("worker")
-        self.start_service("web", self.web_env)
-        self.start_service("cron", self.cron_env)
+        self._start_listening("web", "web_port", self.web_env, "web listening on")
+        self._start_listening("cron", "cron_port", self.cron_env, "cron started on")
         wait_for(lambda: self.relay_get("/readyz").status == 200, 20, message="relay /readyz")
         wait_for(lambda: self.web_get("/readyz").status == 200, 20, message="web /readyz")
         return self
@@ -363,6 +363,21 @@ class Stack:
 
     def start_service(self, name, extra_env=None):
         self._spawn(name, [binary(name)], self.env(extra_env))
+
+    def _start_listening(self, name, port_attribute, extra_env, listening):
+        """Starts a service on the port `port_attribute` holds. free_port() only saw that port free
+        a moment earlier: when a test running in parallel binds it first, the service exits at its
+        own bind, and it is started again on another port (once a cron lost this race silently and
+        was found dead only at the end of the test)."""
+        for _ in range(5):
+            self.start_service(name, extra_env)
+            wait_for(lambda: self.processes[name].poll() is not None or listening in self.log_text(name), 20,
+                     message=f"{name} to listen")
+            if self.processes[name].poll() is None:
+                return
+            self.processes.pop(name)
+            setattr(self, port_attribute, free_port())
+        raise AssertionError(f"{name} could not bind a port: {self.log_text(name)[-2000:]}")
 
     def stop_service(self, name, sig=signal.SIGTERM, timeout=20):
         """Signals a service and returns its exit code."""
@@ -640,6 +655,8 @@ class StackTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         codes = cls.stack.stop()
+        if not all(code == 0 for code in codes.values()):
+            cls.stack.dump_logs()  # why a service did not stop cleanly
         assert all(code == 0 for code in codes.values()), f"unclean exits: {codes}"
 
     def run(self, result=None):
