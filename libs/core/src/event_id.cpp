@@ -3,19 +3,9 @@
 #include <algorithm>
 #include <random>
 
+#include "rookery/core/strings.hpp"
+
 namespace rookery {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-}  // namespace
 
 std::optional<EventId> EventId::Parse(std::string_view text) {
   std::string hex;
@@ -37,8 +27,8 @@ std::optional<EventId> EventId::Parse(std::string_view text) {
   }
   Bytes bytes{};
   for (std::size_t i = 0; i < kSize; ++i) {
-    const int hi = HexValue(hex[2 * i]);
-    const int lo = HexValue(hex[2 * i + 1]);
+    const int hi = HexDigitValue(hex[2 * i]);
+    const int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }
@@ -72,11 +62,7 @@ EventId EventId::Random() {
 
 std::string EventId::ToHex() const {
   std::string out;
-  out.reserve(2 * kSize);
-  for (std::uint8_t b : bytes_) {
-    out.push_back(kHexDigits[b >> 4]);
-    out.push_back(kHexDigits[b & 0x0F]);
-  }
+  AppendHex(out, std::string_view(reinterpret_cast<const char*>(bytes_.data()), bytes_.size()));
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "rookery/core/strings.hpp"
+
 namespace rookery {
 namespace {
 
@@ -99,12 +101,9 @@ std::array<std::uint8_t, 16> Md5::Finish() {
 }
 
 std::string Md5::FinishHex() {
-  static constexpr char kHex[] = "0123456789abcdef";
+  const auto digest = Finish();
   std::string out;
-  for (std::uint8_t b : Finish()) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0F]);
-  }
+  AppendHex(out, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
   return out;
 }
 

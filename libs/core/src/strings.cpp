@@ -32,6 +32,17 @@ int HexDigitValue(char c) {
   return -1;
 }
 
+void AppendHex(std::string& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const std::size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    out[at + 2 * i] = kDigits[byte >> 4];
+    out[at + 2 * i + 1] = kDigits[byte & 0x0F];
+  }
+}
+
 std::string UrlDecode(std::string_view text) {
   const auto hex = HexDigitValue;
   std::string out;

@@ -34,3 +34,11 @@ TEST_CASE("UTF-8 sequences and hex digits", "[unit][core]") {
   CHECK(rookery::HexDigitValue('F') == 15);
   CHECK(rookery::HexDigitValue('g') == -1);
 }
+
+TEST_CASE("bytes appended as lowercase hex, two digits each", "[unit][core]") {
+  std::string out = "x=";
+  rookery::AppendHex(out, std::string_view("\x00\x0f\xa5\xff", 4));
+  CHECK(out == "x=000fa5ff");
+  rookery::AppendHex(out, "");
+  CHECK(out == "x=000fa5ff");
+}

@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "rookery/core/strings.hpp"
 #include "rookery/protocol/json_limits.hpp"
 
 namespace rookery::protocol::internal {
@@ -32,13 +33,6 @@ constexpr std::array<bool, 256> MakeStringStopTable() {
   return table;
 }
 constexpr std::array<bool, 256> kStringStop = MakeStringStopTable();
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 class Scanner {
  public:
@@ -226,7 +220,7 @@ class Scanner {
     if (end_ - p_ < 4) return -1;
     int value = 0;
     for (int i = 0; i < 4; ++i) {
-      const int digit = HexValue(p_[i]);
+      const int digit = HexDigitValue(p_[i]);
       if (digit < 0) return -1;
       value = value * 16 + digit;
     }

@@ -12,6 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
 #include "rookery/db/event_payload.hpp"
 
@@ -89,15 +90,8 @@ void AppendCopyField(std::string& line, std::string_view text) {
 bool AppendCompressedPayload(std::string& line, std::string_view json) {
   thread_local std::string compressed;
   if (!db::CompressEventPayload(json, compressed)) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
   line += "\\\\x";  // the text `\\x`: COPY unescapes it to bytea's hex prefix `\x`
-  const std::size_t at = line.size();
-  line.resize(at + 2 * compressed.size());
-  for (std::size_t i = 0; i < compressed.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(compressed[i]);
-    line[at + 2 * i] = kHex[byte >> 4];
-    line[at + 2 * i + 1] = kHex[byte & 0x0F];
-  }
+  AppendHex(line, compressed);
   line += '\t';
   return true;
 }

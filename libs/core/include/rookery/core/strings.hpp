@@ -17,6 +17,8 @@ std::string TruncateUtf8(std::string_view text, std::size_t max_chars);
 
 /// 0–15 for a hexadecimal digit (either case), -1 for anything else.
 int HexDigitValue(char c);
+/// Appends `bytes` as lowercase hexadecimal, two digits per byte.
+void AppendHex(std::string& out, std::string_view bytes);
 
 /// Length of the valid UTF-8 sequence at text[i], or 0 if there is none: overlongs, surrogates and
 /// code points above U+10FFFF are invalid too (RFC 3629), as PostgreSQL and mail readers judge them.
