@@ -158,6 +158,38 @@ class IssueLifecycleTest(StackTestCase):
         self.assertEqual(detail["count"], "4")
         self.assertEqual(detail["userCount"], 2)
 
+    def test_a_backlog_folds_its_tag_counts_after_the_batches_exactly_once(self):
+        # A backlog fills every batch: the batches then leave their tag counts as deltas, which a
+        # timed fold sums later (migration 0013). Made here by sending while the worker is down.
+        self.stack.stop_service("worker")
+        message = "lifecycle backlog"
+        environments = ["production", "staging", "dev"]
+        ids = [self.send(message, environment=environments[n % 3], user={"id": f"u{n % 7}"}) for n in range(36)]
+        self.stack.start_service("worker", {"ROOKERY_WORKER_BATCH_SIZE": "6", "ROOKERY_WORKER_TAG_FOLD_MS": "300"})
+        for event_id in ids:
+            self.wait_stored(event_id)
+        issue_id = self.issue_of(ids[0])
+
+        def tag_counts():
+            return self.stack.sql(f"SELECT key, value, times_seen FROM issue_tag_values WHERE issue_id = {issue_id} "
+                                  f"AND key IN ('environment', 'level', 'user') ORDER BY key, value")
+        expected = ([["environment", env, "12"] for env in sorted(environments)] + [["level", "error", "36"]] +
+                    [["user", f"id:u{n}", str(len(range(n, 36, 7)))] for n in range(7)])
+        wait_for(lambda: tag_counts() == expected, 20, message=f"tag counts {expected}, have {tag_counts()}")
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM issue_tag_deltas"), [["0"]])
+        metrics = self.stack.worker_metrics().body.decode()
+        self.assertGreater(self.stack.metric(metrics, "rookery_worker_tag_deltas_folded_total", '{when="timed"}'), 0)
+        self.assertEqual(self.stack.metric(metrics, "rookery_worker_tag_fold_failures_total"), 0)
+
+        # A replay of the whole topic, again in full batches, counts nothing twice.
+        before = self.stack.worker_totals()["messages"]
+        replayed = self.stack.kafka_replay()
+        wait_for(lambda: self.stack.worker_totals()["messages"] >= before + replayed, 30, message="replay absorbed")
+        wait_for(lambda: self.stack.sql("SELECT count(*) FROM issue_tag_deltas") == [["0"]], 20,
+                 message="no pending tag deltas")
+        self.assertEqual(tag_counts(), expected)
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["count"], "36")
+
     def test_poison_messages_are_dead_lettered_without_blocking_their_partition(self):
         # Straight onto the topic, past the relay: garbage, and a message of an unknown contract.
         poisons = [("poison-garbage", "this is not a raw event at all", None),

@@ -52,6 +52,8 @@ constexpr const char* kMergeHashes = "issues_api_merge_hashes";
 constexpr const char* kMoveEvents = "issues_api_move_events";
 constexpr const char* kMergeUsers = "issues_api_merge_users";
 constexpr const char* kMergeTags = "issues_api_merge_tags";
+constexpr const char* kMergeTagDeltas = "issues_api_merge_tag_deltas";
+constexpr const char* kDropTagDeltas = "issues_api_drop_tag_deltas";
 constexpr const char* kMergeHours = "issues_api_merge_hours";
 constexpr const char* kMergeCounters = "issues_api_merge_counters";
 constexpr const char* kEventById = "issues_api_event_by_id";
@@ -502,6 +504,10 @@ std::string Merge(pqxx::transaction_base& tx, std::int64_t project_id, const std
   const std::int64_t parent = ordered_ids.front();
   const std::vector<std::int64_t> children(ordered_ids.begin() + 1, ordered_ids.end());
   const std::string child_array = ArrayLiteral(children);
+  // First: a worker folding the children's pending tag deltas is waited for here, and what it
+  // wrote is then read by kMergeTags (a later statement); the deltas still pending count for the
+  // parent when folded.
+  tx.exec_prepared(kMergeTagDeltas, project_id, parent, child_array);
   tx.exec_prepared(kMergeHashes, project_id, parent, child_array);
   tx.exec_prepared(kMoveEvents, project_id, parent, child_array);
   tx.exec_prepared(kMergeUsers, project_id, parent, child_array);
@@ -735,6 +741,9 @@ std::string UserKey(const normalize::User& user) {
 // them: tags and users are derived again by normalizing each stored event (normalization is
 // idempotent on its own output), the hours and counters straight from the event rows.
 void RecomputeAggregates(pqxx::transaction_base& tx, std::int64_t project_id, std::int64_t issue_id) {
+  // The events are counted again below, pending tag deltas included. In its own statement before
+  // the clear: a fold that took some of them is waited for, and the clear then sees its rows.
+  tx.exec_prepared(kDropTagDeltas, project_id, issue_id);
   tx.exec_prepared(kClearAggregates, project_id, issue_id);
   tx.exec_prepared(kRecountHours, project_id, issue_id);
   struct TagCount {
@@ -1041,10 +1050,14 @@ void PrepareIssuesApi(pqxx::connection& c) {
             "WHERE project_id = $1 AND issue_id = ANY($3::bigint[]) GROUP BY user_key "
             "ON CONFLICT (project_id, issue_id, user_key) DO UPDATE SET "
             "first_seen = LEAST(issue_users.first_seen, excluded.first_seen)");
+  c.prepare(kMergeTagDeltas,
+            "UPDATE issue_tag_deltas SET issue_id = $2 WHERE project_id = $1 AND issue_id = ANY($3::bigint[])");
+  c.prepare(kDropTagDeltas, "DELETE FROM issue_tag_deltas WHERE project_id = $1 AND issue_id = $2");
+  // In key order, as the worker's tag fold writes them, so the two wait rather than deadlock.
   c.prepare(kMergeTags,
             "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, last_seen) "
             "SELECT $1, $2, key, value, sum(times_seen), min(first_seen), max(last_seen) FROM issue_tag_values "
-            "WHERE project_id = $1 AND issue_id = ANY($3::bigint[]) GROUP BY key, value "
+            "WHERE project_id = $1 AND issue_id = ANY($3::bigint[]) GROUP BY key, value ORDER BY key, value "
             "ON CONFLICT (project_id, issue_id, key, value) DO UPDATE SET "
             "times_seen = issue_tag_values.times_seen + excluded.times_seen, "
             "first_seen = LEAST(issue_tag_values.first_seen, excluded.first_seen), "

@@ -20,7 +20,8 @@ struct WorkerConfig {
   std::size_t batch_size = 500;               // messages per database transaction, at most
   std::chrono::milliseconds batch_wait{100};  // how long a batch may wait to fill
   std::chrono::milliseconds max_db_backoff{5000};
-  http::ServerOptions http;  // /healthz and /metrics; port 0: any free port
+  std::chrono::milliseconds tag_fold_interval{1000};  // under load, how often tag deltas are folded
+  http::ServerOptions http;                           // /healthz and /metrics; port 0: any free port
 };
 
 WorkerConfig WorkerConfigFromEnv();

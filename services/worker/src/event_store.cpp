@@ -32,7 +32,7 @@ constexpr const char* kLockIssues = "worker_lock_issues";
 constexpr const char* kCountEvents = "worker_count_events";
 constexpr const char* kCountUnresolved = "worker_count_unresolved";
 constexpr const char* kAddUsers = "worker_add_users";
-constexpr const char* kCountTags = "worker_count_tags";
+constexpr const char* kFoldTagDeltas = "worker_fold_tag_deltas";
 constexpr const char* kCountHours = "worker_count_hours";
 constexpr const char* kAddActivities = "worker_add_activities";
 
@@ -41,6 +41,8 @@ const std::vector<std::string> kEventColumns = {"project_id", "event_id", "day",
                                                 "platform",   "level",    "title",       "culprit",     "environment",
                                                 "release",    "sdk_name", "sdk_version", "client_ip",   "hashes",
                                                 "data",       "payload",  "tags",        "issue_id"};
+const std::vector<std::string> kTagDeltaColumns = {"project_id", "issue_id", "keys",   "values",
+                                                   "counts",     "first_ms", "last_ms"};
 constexpr const char* kEnsurePartition = "worker_ensure_partition";
 constexpr const char* kDeadLetter = "worker_dead_letter";
 
@@ -341,6 +343,47 @@ std::pair<std::string_view, std::size_t> Transition(const pqxx::row& issue, cons
   return {"", 0};
 }
 
+using TagDeltas = std::map<std::tuple<std::int64_t, std::string, std::string>, TagDelta>;
+
+// The batch's tag counts, one row per issue, appended to issue_tag_deltas (migration 0013) for a
+// fold to sum into issue_tag_values. COPY, since the rows are only appended: no key to probe.
+void WriteTagDeltas(pqxx::transaction_base& tx, const TagDeltas& tags,
+                    const std::map<std::int64_t, IssueDelta>& issues) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter copy(tx, "issue_tag_deltas", kTagDeltaColumns.begin(), kTagDeltaColumns.end());
+#pragma GCC diagnostic pop
+  std::vector<std::string> keys, values;
+  std::vector<std::int64_t> counts, firsts, lasts;
+  std::string line;
+  for (auto it = tags.begin(); it != tags.end();) {
+    const std::int64_t issue_id = std::get<0>(it->first);
+    keys.clear();
+    values.clear();
+    counts.clear();
+    firsts.clear();
+    lasts.clear();
+    for (; it != tags.end() && std::get<0>(it->first) == issue_id; ++it) {
+      keys.push_back(std::get<1>(it->first));
+      values.push_back(std::get<2>(it->first));
+      counts.push_back(it->second.count);
+      firsts.push_back(it->second.first_ms);
+      lasts.push_back(it->second.last_ms);
+    }
+    line.clear();
+    AppendCopyField(line, std::to_string(issues.at(issue_id).project_id));
+    AppendCopyField(line, std::to_string(issue_id));
+    AppendCopyField(line, TextArray(keys));
+    AppendCopyField(line, TextArray(values));
+    AppendCopyField(line, IntArray(counts));
+    AppendCopyField(line, IntArray(firsts));
+    AppendCopyField(line, IntArray(lasts));
+    line.pop_back();  // the last field's tab
+    copy.write_raw_line(line);
+  }
+  copy.complete();
+}
+
 // Stores a batch of events and everything they change, in the caller's transaction, with a fixed
 // number of statements whatever the batch size (plus one create per new issue). Only newly
 // inserted events count, so a replayed batch changes nothing.
@@ -393,7 +436,7 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
     }
   }
 
-  std::map<std::tuple<std::int64_t, std::string, std::string>, TagDelta> tags;
+  TagDeltas tags;
   std::map<std::pair<std::int64_t, std::string>, std::int64_t> hours;
   for (const auto& [id, delta] : issues) {
     for (std::size_t index : delta.events) {
@@ -407,21 +450,7 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
       }
     }
   }
-  if (!tags.empty()) {
-    std::vector<std::int64_t> tag_projects, tag_issues, tag_counts;
-    std::vector<std::string> tag_keys, tag_values, tag_firsts, tag_lasts;
-    for (const auto& [key, tag] : tags) {
-      tag_projects.push_back(issues[std::get<0>(key)].project_id);
-      tag_issues.push_back(std::get<0>(key));
-      tag_keys.push_back(std::get<1>(key));
-      tag_values.push_back(std::get<2>(key));
-      tag_counts.push_back(tag.count);
-      tag_firsts.push_back(Timestamp(tag.first_ms));
-      tag_lasts.push_back(Timestamp(tag.last_ms));
-    }
-    tx.exec_prepared(kCountTags, IntArray(tag_projects), IntArray(tag_issues), TextArray(tag_keys),
-                     TextArray(tag_values), IntArray(tag_counts), TextArray(tag_firsts), TextArray(tag_lasts));
-  }
+  if (!tags.empty()) WriteTagDeltas(tx, tags, issues);
   std::vector<std::int64_t> hour_projects, hour_issues, hour_counts;
   std::vector<std::string> hour_starts;
   for (const auto& [key, count] : hours) {
@@ -609,15 +638,7 @@ void PrepareStatements(pqxx::connection& connection) {
       "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
       "title = d.title, culprit = d.culprit, level = d.level "
       "FROM d JOIN locked ON locked.id = d.id WHERE i.id = d.id RETURNING i.id");
-  connection.prepare(kCountTags,
-                     "INSERT INTO issue_tag_values (project_id, issue_id, key, value, times_seen, first_seen, "
-                     "last_seen) SELECT p, i, k, v, n, f::timestamptz, l::timestamptz "
-                     "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
-                     "$7::text[]) AS t(p, i, k, v, n, f, l) "
-                     "ON CONFLICT (project_id, issue_id, key, value) DO UPDATE SET "
-                     "times_seen = issue_tag_values.times_seen + excluded.times_seen, "
-                     "first_seen = LEAST(issue_tag_values.first_seen, excluded.first_seen), "
-                     "last_seen = GREATEST(issue_tag_values.last_seen, excluded.last_seen)");
+  connection.prepare(kFoldTagDeltas, "SELECT rookery_fold_tag_deltas($1, $2)");
   connection.prepare(kCountHours,
                      "INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
                      "SELECT p, i, h::timestamptz, n FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
@@ -661,13 +682,26 @@ void Add(const BatchResult& part, BatchResult& total) {
   total.new_issues += part.new_issues;
   total.regressions += part.regressions;
   total.resurfaced += part.resurfaced;
+  total.tag_deltas_folded += part.tag_deltas_folded;
+}
+
+// Folds pending tag deltas in chunks of kFoldChunk rows until none is left (or another fold holds
+// the lock, when not waiting). Returns the rows folded.
+std::size_t FoldAll(pqxx::transaction_base& tx, bool wait) {
+  constexpr int kFoldChunk = 5'000;  // ~12,000 events' worth: sums in the fold's work_mem
+  std::size_t folded = 0;
+  while (true) {
+    const int taken = tx.exec_prepared1(kFoldTagDeltas, kFoldChunk, wait)[0].as<int>();
+    if (taken > 0) folded += static_cast<std::size_t>(taken);
+    if (taken < kFoldChunk) return folded;
+  }
 }
 
 // WriteEvents (and the dead letters, if any) in a transaction of its own. A unique violation means
 // a concurrent worker stored one of the events between InsertEvents' look-up and its COPY, and has
 // committed it (the COPY waited for that): the next attempt's look-up sees it as stored.
 BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<const ProcessedEvent*>& events,
-                             const std::vector<DeadLetterRecord>& dead_letters) {
+                             const std::vector<DeadLetterRecord>& dead_letters, bool fold_tags) {
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     try {
@@ -677,6 +711,8 @@ BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<con
         WriteDeadLetter(tx, letter);
         ++result.dead_lettered;
       }
+      // Last, so the fold's tag rows stay locked only until the commit just after.
+      if (fold_tags) result.tag_deltas_folded = FoldAll(tx, true);
       tx.commit();
       return result;
     } catch (const pqxx::unique_violation& e) {
@@ -701,6 +737,13 @@ void EnsurePartitions(pqxx::connection& connection, const BatchWrite& batch) {
 
 }  // namespace
 
+std::size_t FoldTagDeltas(pqxx::connection& connection) {
+  pqxx::work tx(connection);
+  const std::size_t folded = FoldAll(tx, false);
+  tx.commit();
+  return folded;
+}
+
 BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   // A stable order (project, hash) makes concurrent workers take row locks in the same order.
   std::sort(batch.events.begin(), batch.events.end(), [](const ProcessedEvent& a, const ProcessedEvent& b) {
@@ -715,7 +758,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   try {
     std::vector<const ProcessedEvent*> events;
     for (const auto& processed : batch.events) events.push_back(&processed);
-    return WriteTransaction(connection, events, batch.dead_letters);
+    return WriteTransaction(connection, events, batch.dead_letters, batch.fold_tags);
   } catch (const pqxx::sql_error& e) {
     if (!IsEventDataError(e)) throw;
     spdlog::warn("batch refused by the database ({}); writing its events one by one", e.what());
@@ -725,7 +768,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
   BatchResult result;
   for (const auto& processed : batch.events) {
     try {
-      Add(WriteTransaction(connection, {&processed}, {}), result);
+      Add(WriteTransaction(connection, {&processed}, {}, false), result);
     } catch (const pqxx::sql_error& e) {
       if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
@@ -733,7 +776,7 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
                                                     PrintableReason(e.what()), processed.event.storable_json});
     }
   }
-  Add(WriteTransaction(connection, {}, batch.dead_letters), result);
+  Add(WriteTransaction(connection, {}, batch.dead_letters, batch.fold_tags), result);
   return result;
 }
 

@@ -23,6 +23,10 @@ struct DeadLetterRecord {
 struct BatchWrite {
   std::vector<ProcessedEvent> events;
   std::vector<DeadLetterRecord> dead_letters;
+  /// Fold the pending tag deltas (this batch's and any left by others) into the tag counts in the
+  /// batch's own transaction, so they are exact at its commit. The pipeline clears it for a full
+  /// batch: under load, deltas are folded once a second instead (FoldTagDeltas).
+  bool fold_tags = true;
 };
 
 struct BatchResult {
@@ -32,6 +36,7 @@ struct BatchResult {
   std::size_t regressions = 0;
   std::size_t resurfaced = 0;
   std::size_t dead_lettered = 0;
+  std::size_t tag_deltas_folded = 0;  // issue_tag_deltas rows summed into issue_tag_values
 };
 
 /// Renders the event's row for the COPY into `events` (text format, every column but the issue id,
@@ -39,6 +44,10 @@ struct BatchResult {
 /// calls it on the consuming thread so the writer, which the database waits on, only appends the
 /// issue id; WriteBatch renders rows still missing.
 void RenderEventRow(ProcessedEvent& processed);
+
+/// Folds the pending tag deltas into issue_tag_values in a transaction of its own; skipped (0) if
+/// another worker is folding, which takes them too. Returns the delta rows folded.
+std::size_t FoldTagDeltas(pqxx::connection& connection);
 
 /// Prepares the statements WriteBatch uses; call once per (re)connection.
 void PrepareStatements(pqxx::connection& connection);

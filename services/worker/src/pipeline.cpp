@@ -81,10 +81,12 @@ class Handover {
     return !gave_up_;
   }
 
-  /// The next batch, or nothing once the consuming thread has finished.
-  std::optional<PendingBatch> Take() {
+  /// The next batch, or nothing once the consuming thread has finished or `timeout` has passed
+  /// (then `finished` tells which).
+  std::optional<PendingBatch> Take(std::chrono::milliseconds timeout, bool& finished) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return waiting_ || finished_; });
+    changed_.wait_for(lock, timeout, [this] { return waiting_ || finished_; });
+    finished = finished_ && !waiting_;
     if (!waiting_) return std::nullopt;
     std::optional<PendingBatch> batch = std::move(waiting_);
     waiting_.reset();
@@ -139,6 +141,13 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& registry)
           registry.AddCounter("rookery_worker_database_retries_total", "Batch writes retried after an error").With({})),
       transitions(registry.AddCounter("rookery_worker_issue_transitions_total",
                                       "Issues created, regressed or re-surfaced", {"kind"})),
+      tag_deltas_folded(registry.AddCounter("rookery_worker_tag_deltas_folded_total",
+                                            "Per-issue tag count rows summed into the issues' tag values, by "
+                                            "when (batch: in a batch's transaction; timed: after full batches)",
+                                            {"when"})),
+      tag_fold_failures(
+          registry.AddCounter("rookery_worker_tag_fold_failures_total", "Tag folds that failed (retried later)")
+              .With({})),
       batch_seconds(registry
                         .AddHistogram("rookery_worker_batch_seconds",
                                       "From consuming a batch to committing its offsets (processing, waiting for "
@@ -215,6 +224,9 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
         };
         pending.skipped = 0;
         pending.write = ProcessBatch(records, settings, pending.skipped);
+        // A full batch means a backlog: its tag deltas wait for the next timed fold, which sums
+        // many batches' (see FoldTagDeltas). Otherwise the batch folds them itself.
+        pending.write.fold_tags = records.size() < config_.batch_size;
         processed = true;
       } catch (const std::exception& e) {
         spdlog::warn("reading project settings failed ({}); retrying in {} ms", e.what(), backoff.count());
@@ -231,7 +243,34 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
 
 void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop) {
   std::unique_ptr<pqxx::connection> connection;
-  while (std::optional<PendingBatch> pending = handover.Take()) {
+  // Tag deltas left by full batches are folded once a fold interval has passed since the last
+  // fold, and when the worker goes idle or stops, so none wait longer than about that interval.
+  bool unfolded = false;
+  auto last_fold = std::chrono::steady_clock::now();
+  const auto fold = [&] {
+    try {
+      if (!connection || !connection->is_open()) {
+        connection = db::Connect(config_.database);
+        PrepareStatements(*connection);
+      }
+      metrics_.tag_deltas_folded.With({"timed"}).Inc(FoldTagDeltas(*connection));
+      unfolded = false;
+    } catch (const std::exception& e) {
+      // The deltas stay in their table: the next fold, this worker's or another's, takes them.
+      spdlog::warn("folding tag deltas failed ({}); retrying with the next batch", e.what());
+      metrics_.tag_fold_failures.Inc();
+      connection.reset();
+    }
+    last_fold = std::chrono::steady_clock::now();
+  };
+  while (true) {
+    bool finished = false;
+    std::optional<PendingBatch> pending = handover.Take(config_.tag_fold_interval, finished);
+    if (!pending) {
+      if (unfolded) fold();
+      if (finished) return;
+      continue;
+    }
     // Retry until the batch is durable. A stop request still lets the batch be written once; only
     // a failing database makes the writer leave without committing offsets (and without writing
     // the batches after it), and then the group delivers them again and the idempotent writes
@@ -266,6 +305,14 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
 
     consumer.Commit(pending->offsets);
     handover.Done();
+    if (pending->write.fold_tags) {
+      last_fold = std::chrono::steady_clock::now();
+      unfolded = false;
+    } else {
+      unfolded = true;
+    }
+    metrics_.tag_deltas_folded.With({"batch"}).Inc(result.tag_deltas_folded);
+    if (unfolded && std::chrono::steady_clock::now() - last_fold >= config_.tag_fold_interval) fold();
     metrics_.batch_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->consumed).count());
     metrics_.batches.Inc();

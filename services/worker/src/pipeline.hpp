@@ -29,7 +29,9 @@ struct WorkerMetrics {
   metrics::Family<metrics::Counter>& events;  // by outcome: inserted, duplicate, skipped, dead_lettered
   metrics::Counter& batches;
   metrics::Counter& database_retries;
-  metrics::Family<metrics::Counter>& transitions;  // new, regression, resurfaced
+  metrics::Family<metrics::Counter>& transitions;        // new, regression, resurfaced
+  metrics::Family<metrics::Counter>& tag_deltas_folded;  // by when: batch, timed
+  metrics::Counter& tag_fold_failures;
   metrics::Histogram& batch_seconds;
 };
 
