@@ -486,7 +486,8 @@ std::optional<http::Response> ApplyUpdate(pqxx::transaction_base& tx, const Issu
   return std::nullopt;
 }
 
-// Deletes issues (locked by the caller) with their events; hashes and aggregates go by cascade.
+// Deletes issues (locked by the caller) with their events; hashes go by cascade, aggregates by the
+// trigger of migration 0013.
 void DeleteIssues(pqxx::transaction_base& tx, const std::map<std::int64_t, std::vector<std::int64_t>>& by_project) {
   std::vector<std::int64_t> all;
   for (const auto& [project_id, ids] : by_project) {

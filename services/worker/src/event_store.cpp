@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 
 #include <rapidjson/stringbuffer.h>
@@ -494,7 +495,13 @@ BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const Proc
     if (counted.count(id) > 0) {
       if (delta.created) transition = {"new", delta.events.front()};
     } else {
-      transition = Transition(locked.at(id), delta, events);
+      const auto row = locked.find(id);
+      if (row == locked.end()) {
+        // Merged or deleted since ResolveIssues found it: the pipeline writes the batch again, and
+        // its hashes then lead to their new owner.
+        throw std::runtime_error("issue " + std::to_string(id) + " was merged or deleted while the batch was written");
+      }
+      transition = Transition(row->second, delta, events);
       reopened.Add(id, delta, *events[delta.latest], !transition.first.empty());
     }
     const auto [kind, cause] = transition;
