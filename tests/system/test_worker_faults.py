@@ -258,6 +258,61 @@ class WorkerFaultsTest(unittest.TestCase):
         self.assertEqual(self.stack.sql(f"SELECT times_seen FROM issues WHERE id = {issue_id}"), [["1"]])
         self.assertEqual(self.stack.sql("SELECT count(*) FROM dead_letters"), [["0"]])
 
+    def test_an_issue_merged_while_a_batch_waits_for_it_loses_nothing(self):
+        # The aggregates have no foreign keys to issues (migration 0013): the batch itself must
+        # hold its issues before it touches their aggregate rows, wait for a merge holding one,
+        # and, finding the issue gone, be written again into the issue its hash now leads to,
+        # leaving nothing behind for the deleted one (and not deadlocking with the merge).
+        def store(message, user):
+            event = {"event_id": uuid.uuid4().hex, "message": message, "user": {"id": user}}
+            result = self.stack.relay_post(f"/api/{self.stack.project_id}/store/", json.dumps(event).encode(),
+                                           self.stack.auth_header())
+            self.assertEqual(result.status, 200)
+            return event["event_id"]
+        store("merged away", "ada")
+        store("merge parent", "grace")
+        wait_for(lambda: len(self.stack.sql("SELECT id FROM issues")) == 2, 30, message="two issues")
+        child = self.stack.sql("SELECT id FROM issues WHERE title = 'merged away'")[0][0]
+        parent = self.stack.sql("SELECT id FROM issues WHERE title = 'merge parent'")[0][0]
+        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
+        holder.stdin.write(f"BEGIN; SELECT 1 FROM issues WHERE id = {child} FOR UPDATE;\n")
+        holder.stdin.flush()
+        try:
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                                            "AND application_name = 'rookery_test_holder'"), 10,
+                     message="the holder's lock")
+            late = store("merged away", "linus")
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                            "AND datname = current_database()"), 30,
+                     message="the worker waiting for the child")
+            # What the API's merge does to the child, as the waiting batch will find it.
+            holder.stdin.write(
+                f"UPDATE group_hashes SET issue_id = {parent} WHERE issue_id = {child};"
+                f"UPDATE events SET issue_id = {parent} WHERE issue_id = {child};"
+                f"UPDATE issues SET times_seen = times_seen + 1, user_count = user_count + 1 WHERE id = {parent};"
+                f"INSERT INTO issue_users SELECT project_id, {parent}, user_key, first_seen FROM issue_users "
+                f"WHERE issue_id = {child};"
+                f"INSERT INTO issue_hourly_counts SELECT project_id, {parent}, hour, count FROM issue_hourly_counts "
+                f"WHERE issue_id = {child} ON CONFLICT (project_id, issue_id, hour) DO UPDATE "
+                f"SET count = issue_hourly_counts.count + excluded.count;"
+                f"DELETE FROM issues WHERE id = {child};\n")
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            self.assertEqual(holder.wait(timeout=30), 0, holder.stderr.read())
+        wait_for(lambda: "merged or deleted" in self.stack.log_text("worker"), 30, message="the batch noticing the merge")
+        wait_for(lambda: self.stack.sql(f"SELECT issue_id FROM events WHERE event_id = '{late}'") == [[parent]], 30,
+                 message="the late event stored into the parent")
+        self.assertEqual(self.stack.sql(f"SELECT times_seen, user_count FROM issues WHERE id = {parent}"), [["3", "3"]])
+        for table in ["issue_users", "issue_hourly_counts", "issue_tag_values", "issue_tag_deltas", "events"]:
+            self.assertEqual(self.stack.sql(f"SELECT count(*) FROM {table} WHERE issue_id = {child}"), [["0"]], table)
+        self.assertEqual(self.stack.sql(f"SELECT sum(count) FROM issue_hourly_counts WHERE issue_id = {parent}"),
+                         [["3"]])
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM issue_users WHERE issue_id = {parent}"), [["3"]])
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM dead_letters"), [["0"]])
+
 
 if __name__ == "__main__":
     unittest.main()

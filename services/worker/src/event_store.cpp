@@ -27,6 +27,7 @@ constexpr const char* kClaimHash = "worker_claim_hash";
 constexpr const char* kAddHashes = "worker_add_hashes";
 constexpr const char* kDropIssue = "worker_drop_issue";
 constexpr const char* kFindIssues = "worker_find_issues";
+constexpr const char* kHoldIssues = "worker_hold_issues";
 constexpr const char* kAttachHashes = "worker_attach_hashes";
 constexpr const char* kFindStored = "worker_find_stored";
 constexpr const char* kLockIssues = "worker_lock_issues";
@@ -223,6 +224,18 @@ std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::v
   std::map<std::pair<std::int64_t, std::string>, std::int64_t> owner;
   for (const auto& row : tx.exec_prepared(kFindIssues, IntArray(projects), TextArray(hashes))) {
     owner[{row[0].as<std::int64_t>(), row[1].as<std::string>()}] = row[2].as<std::int64_t>();
+  }
+  // The issues found are held (FOR KEY SHARE) before any of their aggregate rows is touched, as
+  // the aggregates' foreign keys once did row by row: a merge or delete holding one makes the
+  // batch wait here, not after it has locked rows the merge must delete (a deadlock), and one that
+  // committed meanwhile has taken the issue away, and the batch is written again.
+  std::set<std::int64_t> found;
+  for (const auto& [key, issue_id] : owner) found.insert(issue_id);
+  if (!found.empty()) {
+    const std::vector<std::int64_t> wanted(found.begin(), found.end());
+    if (tx.exec_prepared(kHoldIssues, IntArray(wanted)).size() != wanted.size()) {
+      throw std::runtime_error("an issue of the batch was merged or deleted meanwhile");
+    }
   }
   std::vector<std::int64_t> issue_of(events.size(), 0);
   std::vector<std::int64_t> attach_projects, attach_issues;
@@ -574,6 +587,7 @@ void PrepareStatements(pqxx::connection& connection) {
                      "SELECT g.project_id, rtrim(g.hash), g.issue_id FROM group_hashes g "
                      "JOIN unnest($1::bigint[], $2::text[]) AS k(project_id, hash) "
                      "ON g.project_id = k.project_id AND g.hash = k.hash::bpchar");
+  connection.prepare(kHoldIssues, "SELECT id FROM issues WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE");
   connection.prepare(kNextShortId,
                      "INSERT INTO project_counters (project_id) VALUES ($1) ON CONFLICT (project_id) "
                      "DO UPDATE SET next_short_id = project_counters.next_short_id + 1 RETURNING next_short_id");
