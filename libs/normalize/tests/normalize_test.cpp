@@ -95,6 +95,22 @@ TEST_CASE("invalid UTF-8 becomes U+FFFD in every field and in the stored JSON", 
   CHECK(fine->title == "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80");
 }
 
+TEST_CASE("a bad byte or NUL is found at any offset of a long ASCII text", "[unit][normalize]") {
+  // Long ASCII runs are checked several bytes at a time: a bad byte must be seen at every offset.
+  for (std::size_t at = 0; at < 20; ++at) {
+    for (const std::string& bad : {std::string("\xff"), std::string("\\u0000"), std::string("\xc3")}) {
+      const std::string text = std::string(at, 'a') + bad + std::string(19 - at, 'b');
+      auto event = NormalizeEvent("{\"message\":\"" + text + "\"}", {});
+      REQUIRE(event.has_value());
+      const std::string expected =
+          std::string(at, 'a') + (bad == "\\u0000" ? "" : "\xEF\xBF\xBD") + std::string(19 - at, 'b');
+      CHECK(event->message == expected);
+    }
+    const std::string valid = std::string(at, 'a') + "\xc3\xa9\xe2\x98\x83" + std::string(19 - at, 'b');
+    CHECK(NormalizeEvent("{\"message\":\"" + valid + "\"}", {})->message == valid);
+  }
+}
+
 TEST_CASE("logentry params are filled into the message as Sentry formats it", "[unit][normalize]") {
   const auto message_of = [](const char* json) {
     auto event = NormalizeEvent(json, {.received_at_ms = 1'700'000'000'000});
