@@ -1,4 +1,9 @@
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
+
+#include <cstdio>
 
 #include "rookery/normalize/event.hpp"
 
@@ -108,6 +113,29 @@ TEST_CASE("a bad byte or NUL is found at any offset of a long ASCII text", "[uni
     }
     const std::string valid = std::string(at, 'a') + "\xc3\xa9\xe2\x98\x83" + std::string(19 - at, 'b');
     CHECK(NormalizeEvent("{\"message\":\"" + valid + "\"}", {})->message == valid);
+  }
+}
+
+TEST_CASE("the storable JSON is written exactly as RapidJSON's Writer writes it", "[unit][normalize]") {
+  // The storable JSON has its own string writer; RapidJSON's output is a fixed point of parsing and
+  // writing it again, so any difference in escaping shows up here.
+  const auto rewritten = [](const std::string& json) {
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+    return std::string(buffer.GetString(), buffer.GetSize());
+  };
+  for (int c = 1; c < 0x80; ++c) {
+    for (std::size_t at : {0, 3, 7, 8, 9, 16, 19}) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      const std::string text = std::string(at, 'a') + escaped + "\xc3\xa9" + std::string(19 - at, 'b');
+      auto event = NormalizeEvent("{\"message\":\"" + text + "\",\"extra\":{\"k" + escaped + "\":1.5}}", {});
+      REQUIRE(event.has_value());
+      CHECK(event->storable_json == rewritten(event->storable_json));
+    }
   }
 }
 
