@@ -30,7 +30,12 @@ bool IsStorableText(std::string_view text) {
         continue;
       }
     }
-    const std::size_t length = data[i] == '\0' ? 0 : Utf8SequenceLength(text, i);
+    const auto byte = static_cast<unsigned char>(data[i]);
+    if (byte != 0 && byte < 0x80) {  // the tail of a run, and keys shorter than a word
+      ++i;
+      continue;
+    }
+    const std::size_t length = byte == 0 ? 0 : Utf8SequenceLength(text, i);
     if (length == 0) return false;
     i += length;
   }
