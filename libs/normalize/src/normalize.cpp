@@ -165,6 +165,7 @@ std::vector<Frame> ReadFrames(const Value* stacktrace) {
   if (stacktrace == nullptr || !stacktrace->IsObject()) return frames;
   auto it = stacktrace->FindMember("frames");
   if (it == stacktrace->MemberEnd() || !it->value.IsArray()) return frames;
+  frames.reserve(it->value.Size());
   for (const Value& raw : it->value.GetArray()) {
     if (!raw.IsObject()) continue;
     Frame frame;
