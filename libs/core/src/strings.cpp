@@ -1,6 +1,8 @@
 #include "rookery/core/strings.hpp"
 
+#include <array>
 #include <cctype>
+#include <cstring>
 
 namespace rookery {
 
@@ -33,13 +35,22 @@ int HexDigitValue(char c) {
 }
 
 void AppendHex(std::string& out, std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
+  // Both digits of a byte at once: the worker hex-encodes every event's compressed payload.
+  static constexpr auto kPairs = [] {
+    constexpr char kDigits[] = "0123456789abcdef";
+    std::array<char, 512> pairs{};
+    for (std::size_t byte = 0; byte < 256; ++byte) {
+      pairs[2 * byte] = kDigits[byte >> 4];
+      pairs[2 * byte + 1] = kDigits[byte & 0x0F];
+    }
+    return pairs;
+  }();
   const std::size_t at = out.size();
   out.resize(at + 2 * bytes.size());
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(bytes[i]);
-    out[at + 2 * i] = kDigits[byte >> 4];
-    out[at + 2 * i + 1] = kDigits[byte & 0x0F];
+  char* digits = out.data() + at;
+  for (const char c : bytes) {
+    std::memcpy(digits, &kPairs[2 * static_cast<unsigned char>(c)], 2);
+    digits += 2;
   }
 }
 

@@ -48,11 +48,28 @@ std::string FormatIso8601Millis(std::int64_t unix_millis) {
   const auto day = std::chrono::floor<std::chrono::days>(tp);
   const std::chrono::year_month_day ymd{day};
   const std::chrono::hh_mm_ss hms{tp - day};
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {
+    // Digit by digit: the worker formats several timestamps per event, and snprintf's format
+    // parsing was a visible part of its profile.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    const auto put = [&out](std::size_t at, unsigned value, std::size_t digits) {
+      for (std::size_t i = digits; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, static_cast<unsigned>(year), 4);
+    put(5, static_cast<unsigned>(ymd.month()), 2);
+    put(8, static_cast<unsigned>(ymd.day()), 2);
+    put(11, static_cast<unsigned>(hms.hours().count()), 2);
+    put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+    put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+    put(20, static_cast<unsigned>(hms.subseconds().count()), 3);
+    return out;
+  }
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year, static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
   return buf;
 }
 

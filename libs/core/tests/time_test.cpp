@@ -19,4 +19,10 @@ TEST_CASE("ISO 8601 timestamps in the shapes SDKs send", "[unit][core]") {
 TEST_CASE("formatting round-trips", "[unit][core]") {
   CHECK(FormatIso8601Millis(1304358096123) == "2011-05-02T17:41:36.123Z");
   CHECK(ParseIso8601Millis(FormatIso8601Millis(1700000000999)) == 1700000000999);
+  CHECK(FormatIso8601Millis(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(FormatIso8601Millis(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(FormatIso8601Millis(951782400007) == "2000-02-29T00:00:00.007Z");
+  CHECK(FormatIso8601Millis(253402300799999) == "9999-12-31T23:59:59.999Z");
+  CHECK(FormatIso8601Millis(253402300800000) == "10000-01-01T00:00:00.000Z");
+  CHECK(FormatIso8601Millis(-62167219200001) == "-001-12-31T23:59:59.999Z");
 }

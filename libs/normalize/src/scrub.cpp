@@ -170,13 +170,47 @@ Scrubber::Scrubber(const ScrubbingConfig& config) : enabled_(config.enabled), sc
   }
 }
 
+namespace {
+
+// Whether `lower` contains one of kSensitiveKeyParts: one pass over the key, trying the parts only
+// where one can start, instead of a search per part (this runs for every key of every event).
+bool HasSensitivePart(std::string_view lower) {
+  static constexpr auto kStarts = [] {
+    std::array<bool, 256> starts{};
+    for (std::string_view part : kSensitiveKeyParts) starts[static_cast<unsigned char>(part[0])] = true;
+    return starts;
+  }();
+  for (std::size_t i = 0; i < lower.size(); ++i) {
+    if (!kStarts[static_cast<unsigned char>(lower[i])]) continue;
+    const std::string_view rest = lower.substr(i);
+    for (std::string_view part : kSensitiveKeyParts) {
+      if (part[0] == rest[0] && rest.starts_with(part)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 const char* Scrubber::KeyRule(std::string_view key) const {
   if (!enabled_ || key.empty()) return nullptr;
-  const std::string lower = Lower(key);
-  if (std::find(safe_fields_.begin(), safe_fields_.end(), lower) != safe_fields_.end()) return nullptr;
-  for (std::string_view part : kSensitiveKeyParts) {
-    if (lower.find(part) != std::string::npos) return kPasswordRule;
+  // Folded on the stack when short, as nearly every key is; Lower (std::tolower in the C locale
+  // the services run in) folds ASCII letters only, as this does.
+  char folded[64];
+  std::string long_key;
+  std::string_view lower;
+  if (key.size() <= sizeof folded) {
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      const char c = key[i];
+      folded[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+    }
+    lower = std::string_view(folded, key.size());
+  } else {
+    long_key = Lower(key);
+    lower = long_key;
   }
+  if (std::find(safe_fields_.begin(), safe_fields_.end(), lower) != safe_fields_.end()) return nullptr;
+  if (HasSensitivePart(lower)) return kPasswordRule;
   for (std::string_view whole : kSensitiveKeys) {
     if (lower == whole) return kPasswordRule;
   }

@@ -1,4 +1,9 @@
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <catch2/catch.hpp>
+
+#include <cstdio>
 
 #include "rookery/normalize/event.hpp"
 
@@ -93,6 +98,45 @@ TEST_CASE("invalid UTF-8 becomes U+FFFD in every field and in the stored JSON", 
   CHECK(event->storable_json.find("\xed\xa0\x80") == std::string::npos);  // an encoded surrogate
   auto fine = NormalizeEvent(R"({"message":"h\u00e9llo \u2603 \ud83d\ude00"})", {});
   CHECK(fine->title == "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80");
+}
+
+TEST_CASE("a bad byte or NUL is found at any offset of a long ASCII text", "[unit][normalize]") {
+  // Long ASCII runs are checked several bytes at a time: a bad byte must be seen at every offset.
+  for (std::size_t at = 0; at < 20; ++at) {
+    for (const std::string& bad : {std::string("\xff"), std::string("\\u0000"), std::string("\xc3")}) {
+      const std::string text = std::string(at, 'a') + bad + std::string(19 - at, 'b');
+      auto event = NormalizeEvent("{\"message\":\"" + text + "\"}", {});
+      REQUIRE(event.has_value());
+      const std::string expected =
+          std::string(at, 'a') + (bad == "\\u0000" ? "" : "\xEF\xBF\xBD") + std::string(19 - at, 'b');
+      CHECK(event->message == expected);
+    }
+    const std::string valid = std::string(at, 'a') + "\xc3\xa9\xe2\x98\x83" + std::string(19 - at, 'b');
+    CHECK(NormalizeEvent("{\"message\":\"" + valid + "\"}", {})->message == valid);
+  }
+}
+
+TEST_CASE("the storable JSON is written exactly as RapidJSON's Writer writes it", "[unit][normalize]") {
+  // The storable JSON has its own string writer; RapidJSON's output is a fixed point of parsing and
+  // writing it again, so any difference in escaping shows up here.
+  const auto rewritten = [](const std::string& json) {
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+    return std::string(buffer.GetString(), buffer.GetSize());
+  };
+  for (int c = 1; c < 0x80; ++c) {
+    for (std::size_t at : {0, 3, 7, 8, 9, 16, 19}) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      const std::string text = std::string(at, 'a') + escaped + "\xc3\xa9" + std::string(19 - at, 'b');
+      auto event = NormalizeEvent("{\"message\":\"" + text + "\",\"extra\":{\"k" + escaped + "\":1.5}}", {});
+      REQUIRE(event.has_value());
+      CHECK(event->storable_json == rewritten(event->storable_json));
+    }
+  }
 }
 
 TEST_CASE("logentry params are filled into the message as Sentry formats it", "[unit][normalize]") {

@@ -58,6 +58,22 @@ TEST_CASE("the default scrubber filters password-like keys everywhere data can b
   CHECK(Json(At(stored, "/_meta/request/query_string/0/1/")) == R"({"rem":[["@password:filter","s",0,10]],"len":3})");
 }
 
+TEST_CASE("sensitive key parts are found anywhere in keys of any length and case", "[unit][normalize]") {
+  const std::string padding(70, 'x');  // longer than the stack buffer keys are folded into
+  const std::string json = R"({"extra":{"a_PASSWORD":"p1",")" + padding + R"(Token":"p2","XSRF":"p3",")" + padding +
+                           R"(":"shown","passwor":"shown2","toke":"shown3","sessio_n":"shown4"}})";
+  auto event = NormalizeEvent(json, WithScrubbing({}));
+  REQUIRE(event.has_value());
+  const auto stored = ParseStored(event->storable_json);
+  CHECK(StringAt(stored, "/extra/a_PASSWORD") == "[Filtered]");
+  CHECK(StringAt(stored, ("/extra/" + padding + "Token").c_str()) == "[Filtered]");
+  CHECK(StringAt(stored, "/extra/XSRF") == "[Filtered]");
+  CHECK(StringAt(stored, ("/extra/" + padding).c_str()) == "shown");
+  CHECK(StringAt(stored, "/extra/passwor") == "shown2");
+  CHECK(StringAt(stored, "/extra/toke") == "shown3");
+  CHECK(StringAt(stored, "/extra/sessio_n") == "shown4");
+}
+
 TEST_CASE("extra_fields add keys and safe_fields exempt them", "[unit][normalize]") {
   ScrubbingConfig config;
   config.extra_fields = {"ssn", " "};
