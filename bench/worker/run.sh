@@ -10,7 +10,7 @@
 # ROOKERY_WORKER_BATCH_SIZE / ROOKERY_WORKER_BATCH_WAIT_MS override the batch settings below.
 # BENCH_PERF_DIR=<dir> also records `perf record -e cpu-clock -g` of the workers and their
 # PostgreSQL backends from the first committed batch to the last, and leaves perf.data and a
-# report by process and symbol there.
+# report by process and symbol there. BENCH_KEEP=1 keeps the database and the exported rows.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
@@ -36,8 +36,12 @@ WORKER_PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ "${BENCH_KEEP:-}" = "1" ]; then
+    log "kept database $DB and $WORK (BENCH_KEEP=1)"
+  else
+    psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 
