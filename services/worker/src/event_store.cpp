@@ -715,6 +715,7 @@ void Add(const BatchResult& part, BatchResult& total) {
   total.regressions += part.regressions;
   total.resurfaced += part.resurfaced;
   total.tag_deltas_folded += part.tag_deltas_folded;
+  total.tag_fold_failed = total.tag_fold_failed || part.tag_fold_failed;
 }
 
 // Folds pending tag deltas in chunks of kFoldChunk rows until none is left (or another fold holds
@@ -743,8 +744,22 @@ BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<con
         WriteDeadLetter(tx, letter);
         ++result.dead_lettered;
       }
-      // Last, so the fold's tag rows stay locked only until the commit just after.
-      if (fold_tags) result.tag_deltas_folded = FoldAll(tx, true);
+      // Last, so the fold's tag rows stay locked only until the commit just after. In a savepoint:
+      // a fold that fails (a statement timeout, a delta row it cannot sum) must not hold up the
+      // events; its deltas wait for the next fold, which retries and counts the failure. An
+      // explicit savepoint: pqxx 6.4's subtransaction left the transaction aborted after a failed
+      // prepared statement, and COMMIT then rolls back without an error.
+      if (fold_tags) {
+        tx.exec0("SAVEPOINT fold_tags");
+        try {
+          result.tag_deltas_folded = FoldAll(tx, true);
+          tx.exec0("RELEASE SAVEPOINT fold_tags");
+        } catch (const pqxx::sql_error& e) {
+          spdlog::warn("folding tag deltas in the batch failed ({}); left for the next fold", e.what());
+          tx.exec0("ROLLBACK TO SAVEPOINT fold_tags");
+          result.tag_fold_failed = true;
+        }
+      }
       tx.commit();
       return result;
     } catch (const pqxx::unique_violation& e) {

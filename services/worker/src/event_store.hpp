@@ -37,6 +37,7 @@ struct BatchResult {
   std::size_t resurfaced = 0;
   std::size_t dead_lettered = 0;
   std::size_t tag_deltas_folded = 0;  // issue_tag_deltas rows summed into issue_tag_values
+  bool tag_fold_failed = false;       // the batch's fold failed: its deltas wait for the next
 };
 
 /// Renders the event's row for the COPY into `events` (text format, every column but the issue id,

@@ -305,12 +305,13 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
 
     consumer.Commit(pending->offsets);
     handover.Done();
-    if (pending->write.fold_tags) {
+    if (pending->write.fold_tags && !result.tag_fold_failed) {
       last_fold = std::chrono::steady_clock::now();
       unfolded = false;
     } else {
       unfolded = true;
     }
+    if (result.tag_fold_failed) metrics_.tag_fold_failures.Inc();
     metrics_.tag_deltas_folded.With({"batch"}).Inc(result.tag_deltas_folded);
     if (unfolded && std::chrono::steady_clock::now() - last_fold >= config_.tag_fold_interval) fold();
     metrics_.batch_seconds.Observe(
