@@ -4,6 +4,9 @@ users, hourly counts and day partitions, through the real relay, dev broker, wor
 
 import datetime
 import json
+import os
+import signal
+import subprocess
 import unittest
 import urllib.request
 import uuid
@@ -197,11 +200,16 @@ class IssueLifecycleTest(StackTestCase):
 
     def test_a_failing_tag_fold_holds_up_no_event_and_is_retried(self):
         issue_id = self.issue_of(self.new_event("lifecycle fold failure"))
-        # A delta row no fold can sum (more keys than values: a NULL value), as corruption would leave.
-        self.stack.sql(f"INSERT INTO issue_tag_deltas VALUES ({self.stack.project_id}, {issue_id}, '{{a,b}}', '{{x}}', "
-                       "'{1}', '{1}', '{1}')")
+        # Rows whose arrays do not line up are refused at the door (migration 0014).
+        with self.assertRaises(subprocess.CalledProcessError):
+            self.stack.sql(f"INSERT INTO issue_tag_deltas VALUES ({self.stack.project_id}, {issue_id}, '{{a,b}}', "
+                           "'{x}', '{1}', '{1}', '{1}')")
+        # A delta row no fold can sum: a value too large for the tag index, as only a bug or a hand
+        # could write (normalization cuts tag values to 200 characters).
+        self.stack.sql(f"INSERT INTO issue_tag_deltas SELECT {self.stack.project_id}, {issue_id}, '{{huge}}', "
+                       "ARRAY[(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 400) g)], '{1}', '{1}', '{1}'")
         # Even if this test fails: the stack is shared, and the row would fail every later fold.
-        self.addCleanup(self.stack.sql, "DELETE FROM issue_tag_deltas WHERE keys = '{a,b}'")
+        self.addCleanup(self.stack.sql, "DELETE FROM issue_tag_deltas WHERE keys = '{huge}'")
         second = self.send("lifecycle fold failure", environment="fold-env")
         self.wait_stored(second)  # the event is stored although its batch could not fold
         wait_for(lambda: self.stack.metric(self.stack.worker_metrics().body.decode(),
@@ -214,12 +222,68 @@ class IssueLifecycleTest(StackTestCase):
                                   f"AND key = 'environment' AND value = 'fold-env'")
             return int(rows[0][0]) if rows else 0
         self.assertEqual(environment_count(), 0)  # waiting in its delta
-        self.stack.sql(f"DELETE FROM issue_tag_deltas WHERE keys = '{{a,b}}' AND issue_id = {issue_id}")
+        self.stack.sql(f"DELETE FROM issue_tag_deltas WHERE keys = '{{huge}}' AND issue_id = {issue_id}")
         wait_for(lambda: environment_count() == 1, 20, message="the next fold summing the waiting delta")
         wait_for(lambda: self.stack.sql("SELECT count(*) FROM issue_tag_deltas") == [["0"]], 20,
                  message="no pending tag deltas")
         self.assertEqual(self.stack.sql(f"SELECT times_seen FROM issue_tag_values WHERE issue_id = {issue_id} "
                                         f"AND key = 'level'"), [["2"]])
+
+    def test_a_restarted_worker_folds_what_its_predecessor_left(self):
+        # Killed after a full batch and before its fold: the deltas stay; the next worker folds
+        # them although no event arrives.
+        issue_id = self.issue_of(self.new_event("lifecycle left unfolded"))
+        self.stack.stop_service("worker", signal.SIGKILL)
+        self.stack.sql(f"INSERT INTO issue_tag_deltas VALUES ({self.stack.project_id}, {issue_id}, '{{region}}', "
+                       "'{left-over}', '{3}', '{1700000000000}', '{1700000000000}')")
+        self.stack.start_service("worker")
+        wait_for(lambda: self.stack.sql(f"SELECT times_seen FROM issue_tag_values WHERE issue_id = {issue_id} "
+                                        f"AND key = 'region'") == [["3"]], 30, message="the left-over delta folded")
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM issue_tag_deltas WHERE issue_id = {issue_id}"), [["0"]])
+
+    def test_a_fold_skips_deltas_a_merge_holds(self):
+        # A merge re-pointing a child's pending deltas holds those rows; a fold leaves them for the
+        # next one instead of waiting for them while it holds tag rows the merge wants next.
+        issue_id = self.issue_of(self.new_event("lifecycle held delta"))
+        for value in ["held", "free"]:
+            self.stack.sql(f"INSERT INTO issue_tag_deltas VALUES ({self.stack.project_id}, {issue_id}, '{{region}}', "
+                           f"'{{{value}}}', '{{1}}', '{{1700000000000}}', '{{1700000000000}}')")
+        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                  env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
+        holder.stdin.write(f"BEGIN; UPDATE issue_tag_deltas SET issue_id = issue_id WHERE issue_id = {issue_id} "
+                           "AND \"values\" = '{held}';\n")
+        holder.stdin.flush()
+        try:
+            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                                            "AND application_name = 'rookery_test_holder'"), 10,
+                     message="the holder's lock")
+            # A batch of one event folds in its transaction (waiting for the fold lock, not the row).
+            self.new_event("lifecycle held delta")
+
+            def region(value):
+                rows = self.stack.sql(f"SELECT times_seen FROM issue_tag_values WHERE issue_id = {issue_id} "
+                                      f"AND key = 'region' AND value = '{value}'")
+                return int(rows[0][0]) if rows else 0
+            wait_for(lambda: region("free") == 1, 20, message="the free delta folded")
+            self.assertEqual(region("held"), 0)
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            self.assertEqual(holder.wait(timeout=30), 0)
+        wait_for(lambda: region("held") == 1, 20, message="the held delta folded once released")
+
+    def test_ignore_until_more_users_resurfaces_on_the_nth_new_user(self):
+        issue_id = self.issue_of(self.new_event("lifecycle ignore by users", user={"id": "first"}))
+        status, issue = self.put_issue(issue_id, {"status": "ignored", "statusDetails": {"ignoreUserCount": 2}})
+        self.assertEqual(status, 200, issue)
+        for user in [{"id": "first"}, None, {"id": "second"}]:  # known user, no user, 1st new user
+            self.new_event("lifecycle ignore by users", **({"user": user} if user else {}))
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "ignored")
+        self.assertEqual(self.activities(issue_id), ["new"])
+        self.new_event("lifecycle ignore by users", user={"id": "third"})
+        self.assertEqual(self.stack.api(f"/api/0/issues/{issue_id}/")["status"], "unresolved")
+        self.assertEqual(self.activities(issue_id), ["new", "resurfaced"])
 
     def test_poison_messages_are_dead_lettered_without_blocking_their_partition(self):
         # Straight onto the topic, past the relay: garbage, and a message of an unknown contract.

@@ -42,6 +42,7 @@ constexpr const char* kOrgForMember = "issues_api_org_for_member";
 constexpr const char* kProjectForMember = "issues_api_project_for_member";
 constexpr const char* kIssueForMember = "issues_api_issue_for_member";
 constexpr const char* kLockIssues = "issues_api_lock_issues";
+constexpr const char* kLockIssuesToChange = "issues_api_lock_issues_to_change";
 constexpr const char* kStats = "issues_api_stats";
 constexpr const char* kSetStatus = "issues_api_set_status";
 constexpr const char* kFindMember = "issues_api_find_member";
@@ -560,8 +561,8 @@ http::Response BulkChange(pqxx::connection& connection, const Route& route, cons
 
   pqxx::work tx(connection);
   const std::string project_slug = route.endpoint == Endpoint::kProjectIssues ? route.project_slug : "";
-  // Locked in one order (first seen, id), so concurrent bulk changes cannot deadlock each other.
-  const auto locked = tx.exec_prepared(kLockIssues, ArrayLiteral(ids), caller.user_id, route.org_slug, project_slug);
+  const auto locked = tx.exec_prepared(deleting || update.merge ? kLockIssues : kLockIssuesToChange, ArrayLiteral(ids),
+                                       caller.user_id, route.org_slug, project_slug);
   if (locked.size() != ids.size()) return NotFound();
   std::map<std::int64_t, std::vector<std::int64_t>> by_project;
   for (const auto& row : locked) by_project[row[1].as<std::int64_t>()].push_back(row[0].as<std::int64_t>());
@@ -574,8 +575,11 @@ http::Response BulkChange(pqxx::connection& connection, const Route& route, cons
   if (update.merge) {
     if (ids.size() < 2) return BadRequest("merge: needs at least two issues");
     if (by_project.size() != 1) return BadRequest("merge: the issues must belong to one project");
-    std::vector<std::int64_t> ordered;  // oldest first (kLockIssues orders by first_seen, id)
-    for (const auto& row : locked) ordered.push_back(row[0].as<std::int64_t>());
+    std::vector<std::pair<std::int64_t, std::int64_t>> by_age;  // (first seen, id): the parent is the oldest
+    for (const auto& row : locked) by_age.emplace_back(row[2].as<std::int64_t>(), row[0].as<std::int64_t>());
+    std::sort(by_age.begin(), by_age.end());
+    std::vector<std::int64_t> ordered;
+    for (const auto& [first_seen, id] : by_age) ordered.push_back(id);
     std::string body = Merge(tx, by_project.begin()->first, ordered);
     tx.commit();
     return http::MakeJsonResponse(http::Status::ok, std::move(body));
@@ -605,8 +609,8 @@ http::Response OneIssue(pqxx::connection& connection, const Route& route, const 
     if (update.merge) return BadRequest("merge: use the issue list's bulk update");
   }
   pqxx::work tx(connection);
-  const auto locked =
-      tx.exec_prepared(kLockIssues, ArrayLiteral(std::vector<std::int64_t>{route.issue_id}), caller.user_id, "", "");
+  const auto locked = tx.exec_prepared(method == bhttp::verb::delete_ ? kLockIssues : kLockIssuesToChange,
+                                       ArrayLiteral(std::vector<std::int64_t>{route.issue_id}), caller.user_id, "", "");
   if (locked.empty()) return NotFound();
   const std::int64_t project_id = locked[0][1].as<std::int64_t>();
   if (method == bhttp::verb::delete_) {
@@ -1004,14 +1008,18 @@ void PrepareIssuesApi(pqxx::connection& c) {
   c.prepare(kIssueForMember, std::string(kIssueSelect) + "FROM issues i " + kIssueJoins +
                                  "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
                                  "WHERE i.id = $1");
-  // The caller's issues among $1, restricted to an org slug and project slug when given; locked,
-  // oldest first (the merge parent comes first).
-  c.prepare(kLockIssues,
-            "SELECT i.id, i.project_id FROM issues i JOIN projects p ON p.id = i.project_id "
-            "JOIN organizations o ON o.id = p.organization_id "
-            "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
-            "WHERE i.id = ANY($1::bigint[]) AND ($3 = '' OR o.slug = $3) AND ($4 = '' OR p.slug = $4) "
-            "ORDER BY i.first_seen, i.id FOR UPDATE OF i");
+  // The caller's issues among $1, restricted to an org slug and project slug when given; locked in
+  // id order, the order the worker locks them in too, so neither waits for the other in a cycle.
+  // FOR UPDATE to merge, unmerge or delete them (a worker batch holding one, FOR KEY SHARE from
+  // the start, is waited for); FOR NO KEY UPDATE to change status or assignee, which waits only
+  // for the end of a batch counting into them.
+  constexpr const char* kLockSelect =
+      "SELECT i.id, i.project_id, (extract(epoch FROM i.first_seen) * 1000000)::bigint FROM issues i "
+      "JOIN projects p ON p.id = i.project_id JOIN organizations o ON o.id = p.organization_id "
+      "JOIN organization_members m ON m.organization_id = o.id AND m.user_id = $2 "
+      "WHERE i.id = ANY($1::bigint[]) AND ($3 = '' OR o.slug = $3) AND ($4 = '' OR p.slug = $4) ORDER BY i.id ";
+  c.prepare(kLockIssues, std::string(kLockSelect) + "FOR UPDATE OF i");
+  c.prepare(kLockIssuesToChange, std::string(kLockSelect) + "FOR NO KEY UPDATE OF i");
   // Each issue's hours inside the window only (an index range scan per issue), summed per bucket,
   // then every bucket of every issue. Joining the buckets to the hours directly read every hour the
   // issue ever had, once per bucket: 150 ms for a page of busy issues over 14 days (bench/web).

@@ -35,6 +35,7 @@ constexpr const char* kCountEvents = "worker_count_events";
 constexpr const char* kCountUnresolved = "worker_count_unresolved";
 constexpr const char* kAddUsers = "worker_add_users";
 constexpr const char* kFoldTagDeltas = "worker_fold_tag_deltas";
+constexpr const char* kAnyTagDeltas = "worker_any_tag_deltas";
 constexpr const char* kCountHours = "worker_count_hours";
 constexpr const char* kAddActivities = "worker_add_activities";
 
@@ -671,6 +672,7 @@ void PrepareStatements(pqxx::connection& connection) {
       "title = d.title, culprit = d.culprit, level = d.level "
       "FROM d JOIN locked ON locked.id = d.id WHERE i.id = d.id RETURNING i.id");
   connection.prepare(kFoldTagDeltas, "SELECT rookery_fold_tag_deltas($1, $2)");
+  connection.prepare(kAnyTagDeltas, "SELECT EXISTS (SELECT 1 FROM issue_tag_deltas)");
   connection.prepare(kCountHours,
                      "INSERT INTO issue_hourly_counts (project_id, issue_id, hour, count) "
                      "SELECT p, i, h::timestamptz, n FROM unnest($1::bigint[], $2::bigint[], $3::text[], "
@@ -716,18 +718,18 @@ void Add(const BatchResult& part, BatchResult& total) {
   total.resurfaced += part.resurfaced;
   total.tag_deltas_folded += part.tag_deltas_folded;
   total.tag_fold_failed = total.tag_fold_failed || part.tag_fold_failed;
+  total.tag_deltas_left = total.tag_deltas_left || part.tag_deltas_left;
 }
 
-// Folds pending tag deltas in chunks of kFoldChunk rows until none is left (or another fold holds
-// the lock, when not waiting). Returns the rows folded.
-std::size_t FoldAll(pqxx::transaction_base& tx, bool wait) {
-  constexpr int kFoldChunk = 5'000;  // ~12,000 events' worth: sums in the fold's work_mem
-  std::size_t folded = 0;
-  while (true) {
-    const int taken = tx.exec_prepared1(kFoldTagDeltas, kFoldChunk, wait)[0].as<int>();
-    if (taken > 0) folded += static_cast<std::size_t>(taken);
-    if (taken < kFoldChunk) return folded;
-  }
+// One chunk of the pending tag deltas (at most kFoldChunk rows) folded in the caller's transaction.
+// One chunk only: a second, after the first has written tag rows, could wait for a merge that
+// waits for those rows. Returns the rows folded, and whether that was all (or another fold holds
+// the lock, when not waiting).
+constexpr int kFoldChunk = 5'000;  // ~12,000 events' worth: sums in the fold's work_mem
+
+std::pair<std::size_t, bool> FoldChunk(pqxx::transaction_base& tx, bool wait) {
+  const int taken = tx.exec_prepared1(kFoldTagDeltas, kFoldChunk, wait)[0].as<int>();
+  return {taken > 0 ? static_cast<std::size_t>(taken) : 0, taken < kFoldChunk};
 }
 
 // WriteEvents (and the dead letters, if any) in a transaction of its own. A unique violation means
@@ -752,7 +754,9 @@ BatchResult WriteTransaction(pqxx::connection& connection, const std::vector<con
       if (fold_tags) {
         tx.exec0("SAVEPOINT fold_tags");
         try {
-          result.tag_deltas_folded = FoldAll(tx, true);
+          const auto [folded, all] = FoldChunk(tx, true);
+          result.tag_deltas_folded = folded;
+          result.tag_deltas_left = !all;
           tx.exec0("RELEASE SAVEPOINT fold_tags");
         } catch (const pqxx::sql_error& e) {
           spdlog::warn("folding tag deltas in the batch failed ({}); left for the next fold", e.what());
@@ -784,11 +788,20 @@ void EnsurePartitions(pqxx::connection& connection, const BatchWrite& batch) {
 
 }  // namespace
 
-std::size_t FoldTagDeltas(pqxx::connection& connection) {
-  pqxx::work tx(connection);
-  const std::size_t folded = FoldAll(tx, false);
-  tx.commit();
-  return folded;
+TagFold FoldTagDeltas(pqxx::connection& connection) {
+  constexpr int kMaxChunks = 20;  // then back to the batches; the next fold goes on
+  TagFold fold;
+  for (int chunk = 0; chunk < kMaxChunks; ++chunk) {
+    pqxx::work tx(connection);
+    const auto [folded, all] = FoldChunk(tx, false);
+    tx.commit();
+    fold.folded += folded;
+    if (all) break;
+  }
+  // Rows a merge or another fold held were skipped, and more may have come than 20 chunks.
+  pqxx::read_transaction tx(connection);
+  fold.pending = tx.exec_prepared1(kAnyTagDeltas)[0].as<bool>();
+  return fold;
 }
 
 BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {

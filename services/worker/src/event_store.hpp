@@ -38,6 +38,7 @@ struct BatchResult {
   std::size_t dead_lettered = 0;
   std::size_t tag_deltas_folded = 0;  // issue_tag_deltas rows summed into issue_tag_values
   bool tag_fold_failed = false;       // the batch's fold failed: its deltas wait for the next
+  bool tag_deltas_left = false;       // more were pending than one fold takes
 };
 
 /// Renders the event's row for the COPY into `events` (text format, every column but the issue id,
@@ -46,9 +47,14 @@ struct BatchResult {
 /// issue id; WriteBatch renders rows still missing.
 void RenderEventRow(ProcessedEvent& processed);
 
-/// Folds the pending tag deltas into issue_tag_values in a transaction of its own; skipped (0) if
-/// another worker is folding, which takes them too. Returns the delta rows folded.
-std::size_t FoldTagDeltas(pqxx::connection& connection);
+struct TagFold {
+  std::size_t folded = 0;  // delta rows summed
+  bool pending = false;    // some are still there (held by a merge, another fold's, or too many)
+};
+
+/// Folds the pending tag deltas into issue_tag_values, a transaction per chunk; skipped if another
+/// worker is folding, which takes them too. Rows a merge holds are left for the next fold.
+TagFold FoldTagDeltas(pqxx::connection& connection);
 
 /// Prepares the statements WriteBatch uses; call once per (re)connection.
 void PrepareStatements(pqxx::connection& connection);

@@ -243,9 +243,12 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
 
 void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop) {
   std::unique_ptr<pqxx::connection> connection;
-  // Tag deltas left by full batches are folded once a fold interval has passed since the last
-  // fold, and when the worker goes idle or stops, so none wait longer than about that interval.
-  bool unfolded = false;
+  // After any batch, the pending tag deltas (left by full batches, skipped because a merge held
+  // them, or a failed fold's) are folded once a fold interval has passed since the last fold, and
+  // when the worker goes idle or stops, so none wait much longer than that. True at start: a
+  // worker killed between a full batch and its fold leaves deltas nothing else would fold on a
+  // quiet installation.
+  bool unfolded = true;
   auto last_fold = std::chrono::steady_clock::now();
   const auto fold = [&] {
     try {
@@ -253,8 +256,9 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
         connection = db::Connect(config_.database);
         PrepareStatements(*connection);
       }
-      metrics_.tag_deltas_folded.With({"timed"}).Inc(FoldTagDeltas(*connection));
-      unfolded = false;
+      const TagFold result = FoldTagDeltas(*connection);
+      metrics_.tag_deltas_folded.With({"timed"}).Inc(result.folded);
+      unfolded = result.pending;
     } catch (const std::exception& e) {
       // The deltas stay in their table: the next fold, this worker's or another's, takes them.
       spdlog::warn("folding tag deltas failed ({}); retrying with the next batch", e.what());
@@ -305,12 +309,12 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
 
     consumer.Commit(pending->offsets);
     handover.Done();
-    if (pending->write.fold_tags && !result.tag_fold_failed) {
+    // A batch that folded may still have left rows (held by a merge, or more than one chunk):
+    // the next timed fold, within a fold interval, looks.
+    if (pending->write.fold_tags && !result.tag_fold_failed && !result.tag_deltas_left) {
       last_fold = std::chrono::steady_clock::now();
-      unfolded = false;
-    } else {
-      unfolded = true;
     }
+    unfolded = true;
     if (result.tag_fold_failed) metrics_.tag_fold_failures.Inc();
     metrics_.tag_deltas_folded.With({"batch"}).Inc(result.tag_deltas_folded);
     if (unfolded && std::chrono::steady_clock::now() - last_fold >= config_.tag_fold_interval) fold();

@@ -82,6 +82,12 @@ TEST_CASE("what cannot be processed is dead-lettered or skipped, never thrown", 
       ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "{}")), "2", kRules)));
   CHECK(std::holds_alternative<DeadLetter>(
       ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, "not json")), "1", kRules)));
+  // Valid JSON, but not an event object.
+  for (const char* not_an_object : {"[1,2]", "42", "\"text\"", "null"}) {
+    auto result = ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, not_an_object)), "1", kRules);
+    REQUIRE(std::holds_alternative<DeadLetter>(result));
+    CHECK_FALSE(std::get<DeadLetter>(result).reason.empty());
+  }
   CHECK(std::holds_alternative<Skipped>(
       ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, R"({"type":"transaction"})")), "1", kRules)));
   CHECK(std::holds_alternative<Skipped>(ProcessRecord(
