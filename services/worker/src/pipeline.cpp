@@ -243,6 +243,13 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
 
 void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop) {
   std::unique_ptr<pqxx::connection> connection;
+  const auto open = [&]() -> pqxx::connection& {
+    if (!connection || !connection->is_open()) {
+      connection = db::Connect(config_.database);
+      PrepareStatements(*connection);
+    }
+    return *connection;
+  };
   // After any batch, the pending tag deltas (left by full batches, skipped because a merge held
   // them, or a failed fold's) are folded once a fold interval has passed since the last fold, and
   // when the worker goes idle or stops, so none wait much longer than that. True at start: a
@@ -252,11 +259,7 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
   auto last_fold = std::chrono::steady_clock::now();
   const auto fold = [&] {
     try {
-      if (!connection || !connection->is_open()) {
-        connection = db::Connect(config_.database);
-        PrepareStatements(*connection);
-      }
-      const TagFold result = FoldTagDeltas(*connection);
+      const TagFold result = FoldTagDeltas(open());
       metrics_.tag_deltas_folded.With({"timed"}).Inc(result.folded);
       unfolded = result.pending;
     } catch (const std::exception& e) {
@@ -284,11 +287,7 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
     BatchResult result;
     for (bool first_attempt = true; !written && (first_attempt || !stop.load()); first_attempt = false) {
       try {
-        if (!connection || !connection->is_open()) {
-          connection = db::Connect(config_.database);
-          PrepareStatements(*connection);
-        }
-        result = WriteBatch(*connection, pending->write);
+        result = WriteBatch(open(), pending->write);
         written = true;
       } catch (const pqxx::in_doubt_error& e) {
         // The commit may or may not have happened; replaying is safe either way.
