@@ -328,26 +328,10 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     if (expect_event_id_) has_event_id_key_ = true;
     return true;
   }
-  bool StartObject() {
-    if (depth_ == 0) top_level_is_object_ = true;
-    if (expect_event_id_) event_id_is_string_ = false;
-    expect_event_id_ = false;
-    return Descend();
-  }
-  bool EndObject(rapidjson::SizeType) {
-    --depth_;
-    return true;
-  }
-  bool StartArray() {
-    if (depth_ == 0) top_level_is_object_ = false;
-    if (expect_event_id_) event_id_is_string_ = false;
-    expect_event_id_ = false;
-    return Descend();
-  }
-  bool EndArray(rapidjson::SizeType) {
-    --depth_;
-    return true;
-  }
+  bool StartObject() { return Open(true); }
+  bool EndObject(rapidjson::SizeType) { return Close(); }
+  bool StartArray() { return Open(false); }
+  bool EndArray(rapidjson::SizeType) { return Close(); }
   // Numbers and booleans as event_id are not strings.
   bool Bool(bool) { return Scalar(); }
   bool Int(int) { return Scalar(); }
@@ -370,11 +354,20 @@ class EventIdScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Ev
     expect_event_id_ = false;
     return true;
   }
-  bool Descend() {
+  // An object or array opens: as a value it is not a string event_id, and at the top only an
+  // object is an event.
+  bool Open(bool object) {
+    if (depth_ == 0) top_level_is_object_ = object;
+    if (expect_event_id_) event_id_is_string_ = false;
+    expect_event_id_ = false;
     if (++depth_ > static_cast<int>(kMaxJsonDepth)) {
       too_deep_ = true;
       return false;  // stops the parse
     }
+    return true;
+  }
+  bool Close() {
+    --depth_;
     return true;
   }
   int depth_ = 0;
