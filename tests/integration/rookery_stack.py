@@ -10,6 +10,7 @@ instance of the test's), the relay, the web app, cron and each worker. See Priva
 """
 
 import atexit
+import contextlib
 import gzip
 import ipaddress
 import json
@@ -452,6 +453,31 @@ class Stack:
         out = subprocess.run(["psql", self.database_url, "-v", "ON_ERROR_STOP=1", "-qAtF", "\t", "-c", query],
                              check=True, capture_output=True, text=True, timeout=60).stdout
         return [line.split("\t") for line in out.splitlines() if line]
+
+    @contextlib.contextmanager
+    def open_transaction(self, sql, message="the holding transaction"):
+        """Runs `sql` in a transaction of a session of its own and keeps it open, with its locks,
+        for the block, which gets a function to run more statements in it; then commits it. The
+        session is named, so that only its own finished statement counts as ready (web and cron
+        sessions can be idle in a transaction too, which once let a test go ahead of it)."""
+        holder = subprocess.Popen(["psql", self.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
+
+        def run(statements):
+            holder.stdin.write(statements + "\n")
+            holder.stdin.flush()
+        run("BEGIN; " + sql)
+        try:
+            wait_for(lambda: self.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                                      "AND application_name = 'rookery_test_holder'"), 10, message=message)
+            yield run
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            code = holder.wait(timeout=30)
+            if code != 0:
+                raise AssertionError(f"the holding session exited {code}: {holder.stderr.read()}")
 
     def stored_events(self, where="true"):
         """The stored events' JSON documents (decompressed from `payload`, or `data` for rows from

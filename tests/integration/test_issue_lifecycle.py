@@ -4,7 +4,6 @@ users, hourly counts and day partitions, through the real relay, dev broker, wor
 
 import datetime
 import json
-import os
 import signal
 import subprocess
 import unittest
@@ -248,16 +247,9 @@ class IssueLifecycleTest(StackTestCase):
         for value in ["held", "free"]:
             self.stack.sql(f"INSERT INTO issue_tag_deltas VALUES ({self.stack.project_id}, {issue_id}, '{{region}}', "
                            f"'{{{value}}}', '{{1}}', '{{1700000000000}}', '{{1700000000000}}')")
-        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                  env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
-        holder.stdin.write(f"BEGIN; UPDATE issue_tag_deltas SET issue_id = issue_id WHERE issue_id = {issue_id} "
-                           "AND \"values\" = '{held}';\n")
-        holder.stdin.flush()
-        try:
-            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                                            "AND application_name = 'rookery_test_holder'"), 10,
-                     message="the holder's lock")
+        with self.stack.open_transaction(
+                f"UPDATE issue_tag_deltas SET issue_id = issue_id WHERE issue_id = {issue_id} "
+                "AND \"values\" = '{held}';", message="the holder's lock"):
             # A batch of one event folds in its transaction (waiting for the fold lock, not the row).
             self.new_event("lifecycle held delta")
 
@@ -267,10 +259,6 @@ class IssueLifecycleTest(StackTestCase):
                 return int(rows[0][0]) if rows else 0
             wait_for(lambda: region("free") == 1, 20, message="the free delta folded")
             self.assertEqual(region("held"), 0)
-        finally:
-            holder.stdin.write("COMMIT;\n")
-            holder.stdin.close()
-            self.assertEqual(holder.wait(timeout=30), 0)
         wait_for(lambda: region("held") == 1, 20, message="the held delta folded once released")
 
     def test_ignore_until_more_users_resurfaces_on_the_nth_new_user(self):

@@ -41,6 +41,21 @@ class RelayHardeningTest(StackTestCase):
     def wait_for_rate_budget(self):
         time.sleep(1.2)  # a full second's worth of request tokens again
 
+    def connect_past_the_cap(self):
+        """Holds the 16 connections an address may have, opens one more and returns how long the
+        relay took to close it (None if it kept it), then closes them all."""
+        self.wait_for_rate_budget()
+        held = [self.connect() for _ in range(16)]
+        try:
+            time.sleep(0.2)
+            extra = self.connect()
+            closed_after = read_until_closed(extra, 2)
+            extra.close()
+            return closed_after
+        finally:
+            for sock in held:
+                sock.close()
+
     def test_slowloris_is_closed_by_the_read_deadline(self):
         sock = self.connect()
         sock.sendall(b"POST /api/1/store/ HTTP/1.1\r\nHost: x\r\n")
@@ -102,16 +117,7 @@ class RelayHardeningTest(StackTestCase):
         self.assertEqual(self.refused_per_address(), refused_before)
 
     def test_answers_the_server_gives_itself_are_counted(self):
-        self.wait_for_rate_budget()
-        held = [self.connect() for _ in range(16)]
-        try:
-            time.sleep(0.2)
-            extra = self.connect()
-            read_until_closed(extra, 2)
-            extra.close()
-        finally:
-            for sock in held:
-                sock.close()
+        self.connect_past_the_cap()
         self.wait_for_rate_budget()
         sock = self.connect()
         sock.sendall(b"GARBAGE\r\n\r\n")
@@ -133,16 +139,7 @@ class RelayHardeningTest(StackTestCase):
         self.assertTrue(1.5 <= closed_after <= 3.5, closed_after)
 
     def test_connections_per_address_are_capped(self):
-        self.wait_for_rate_budget()
-        held = [self.connect() for _ in range(16)]
-        try:
-            time.sleep(0.2)
-            extra = self.connect()
-            self.assertIsNotNone(read_until_closed(extra, 2), "the 17th connection was kept")
-            extra.close()
-        finally:
-            for sock in held:
-                sock.close()
+        self.assertIsNotNone(self.connect_past_the_cap(), "the 17th connection was kept")
         wait_for(lambda: self.stack.relay_get("/healthz").status == 200, 5, message="a connection after the cap")
 
     def test_requests_per_address_are_capped(self):

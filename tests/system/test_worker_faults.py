@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -231,27 +230,14 @@ class WorkerFaultsTest(unittest.TestCase):
         issue_id = self.stack.sql("SELECT id FROM issues WHERE title = 'held title'")[0][0]
         event_id = uuid.uuid4().hex
         now = datetime.datetime.now(datetime.timezone.utc)
-        # Named, so that only its own finished INSERT counts below (web and cron sessions can be
-        # idle in a transaction too, which once let the event go ahead of the holder).
-        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                  env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
-        holder.stdin.write(
-            "BEGIN; INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, "
-            f"title, hashes, data) VALUES ({self.stack.project_id}, '{event_id}', '{now.date().isoformat()}', "
-            f"{issue_id}, now(), now(), 'other', 'error', 'held title', '{{}}', '{{}}');\n")
-        holder.stdin.flush()
-        try:
-            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                                            "AND application_name = 'rookery_test_holder'"), 10,
-                     message="the holder's insert")
+        with self.stack.open_transaction(
+                "INSERT INTO events (project_id, event_id, day, issue_id, received_at, timestamp, platform, level, "
+                f"title, hashes, data) VALUES ({self.stack.project_id}, '{event_id}', '{now.date().isoformat()}', "
+                f"{issue_id}, now(), now(), 'other', 'error', 'held title', '{{}}', '{{}}');",
+                message="the holder's insert"):
             store({"event_id": event_id, "message": "held title", "timestamp": now.isoformat()})
             wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                             "AND datname = current_database()"), 30, message="the worker's COPY waiting")
-        finally:
-            holder.stdin.write("COMMIT;\n")
-            holder.stdin.close()
-            self.assertEqual(holder.wait(timeout=30), 0)
         wait_for(lambda: "stored concurrently" in self.stack.log_text("worker"), 30, message="the retry")
         wait_for(lambda: "duplicates=1" in self.stack.log_text("worker"), 30, message="the event counted a duplicate")
         self.assertEqual(self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{event_id}'"), [["1"]])
@@ -274,22 +260,14 @@ class WorkerFaultsTest(unittest.TestCase):
         wait_for(lambda: len(self.stack.sql("SELECT id FROM issues")) == 2, 30, message="two issues")
         child = self.stack.sql("SELECT id FROM issues WHERE title = 'merged away'")[0][0]
         parent = self.stack.sql("SELECT id FROM issues WHERE title = 'merge parent'")[0][0]
-        holder = subprocess.Popen(["psql", self.stack.database_url, "-v", "ON_ERROR_STOP=1", "-q"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True, env=dict(os.environ, PGAPPNAME="rookery_test_holder"))
-        holder.stdin.write(f"BEGIN; SELECT 1 FROM issues WHERE id = {child} FOR UPDATE;\n")
-        holder.stdin.flush()
-        try:
-            wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                                            "AND application_name = 'rookery_test_holder'"), 10,
-                     message="the holder's lock")
+        with self.stack.open_transaction(f"SELECT 1 FROM issues WHERE id = {child} FOR UPDATE;",
+                                         message="the holder's lock") as run:
             late = store("merged away", "linus")
             wait_for(lambda: self.stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                             "AND datname = current_database()"), 30,
                      message="the worker waiting for the child")
             # What the API's merge does to the child, as the waiting batch will find it.
-            holder.stdin.write(
-                f"UPDATE group_hashes SET issue_id = {parent} WHERE issue_id = {child};"
+            run(f"UPDATE group_hashes SET issue_id = {parent} WHERE issue_id = {child};"
                 f"UPDATE events SET issue_id = {parent} WHERE issue_id = {child};"
                 f"UPDATE issues SET times_seen = times_seen + 1, user_count = user_count + 1 WHERE id = {parent};"
                 f"INSERT INTO issue_users SELECT project_id, {parent}, user_key, first_seen FROM issue_users "
@@ -297,11 +275,7 @@ class WorkerFaultsTest(unittest.TestCase):
                 f"INSERT INTO issue_hourly_counts SELECT project_id, {parent}, hour, count FROM issue_hourly_counts "
                 f"WHERE issue_id = {child} ON CONFLICT (project_id, issue_id, hour) DO UPDATE "
                 f"SET count = issue_hourly_counts.count + excluded.count;"
-                f"DELETE FROM issues WHERE id = {child};\n")
-        finally:
-            holder.stdin.write("COMMIT;\n")
-            holder.stdin.close()
-            self.assertEqual(holder.wait(timeout=30), 0, holder.stderr.read())
+                f"DELETE FROM issues WHERE id = {child};")
         wait_for(lambda: "merged or deleted" in self.stack.log_text("worker"), 30, message="the batch noticing the merge")
         wait_for(lambda: self.stack.sql(f"SELECT issue_id FROM events WHERE event_id = '{late}'") == [[parent]], 30,
                  message="the late event stored into the parent")
