@@ -26,6 +26,7 @@
 # default the dev broker adds up to half a second to an event's latency that Kafka would not.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/copy_ceiling.sh"
 
 PEAK_SECONDS="${1:-10}"
 WORKERS="${2:-2}"
@@ -265,21 +266,12 @@ read -r IDLE_AFTER_KB IDLE_AFTER_PG_KB IDLE_AFTER_BROKER_KB IDLE_AFTER_LIST < <(
 PEAK_LIST=()
 for name in "${SERVICES[@]}" devbroker; do PEAK_LIST+=("$name=$(mb "$(kb "${SERVICE_PID[$name]}" VmHWM)")"); done
 
-# The COPY ceiling, as bench/worker measures it: stored rows into a logged table shaped like a day
-# partition, after a CHECKPOINT.
+# The COPY ceiling, as bench/worker measures it (bench/lib/copy_ceiling.sh): up to 50,000 stored rows
+# into a logged table shaped like a day partition, after a CHECKPOINT.
 LOADS+=("COPY: $(load_average)")
 log "COPY ceiling (load average $(load_average))"
-COLUMNS="project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, environment"
-COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data, payload, tags"
-sql -c "\\copy (SELECT $COLUMNS FROM events LIMIT 50000) TO '$WORK/events.copy'"
-COPY_ROWS_EXPECTED=$(wc -l <"$WORK/events.copy")
-sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION INCLUDING STORAGE)
-  WITH (toast_tuple_target = 512)"
-psql_admin -c "CHECKPOINT" >/dev/null
-COPY_START=$(date +%s.%N)
-sql -c "\\copy copy_ceiling ($COLUMNS) FROM '$WORK/events.copy'"
-COPY_END=$(date +%s.%N)
-COPY_RATE=$(awk -v n="$COPY_ROWS_EXPECTED" -v a="$COPY_START" -v b="$COPY_END" 'BEGIN { printf "%.0f", n / (b - a) }')
+CEILING="$(measure_copy_ceiling "$WORK" 50000)"  # an assignment, so that a failure stops the script
+read -r COPY_ROWS_EXPECTED COPY_RATE _ <<<"$CEILING"
 LOADS+=("end: $(load_average)")
 
 # Exactly once, as a sanity check: every accepted event stored once.

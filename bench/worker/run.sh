@@ -13,6 +13,7 @@
 # report by process and symbol there. BENCH_KEEP=1 keeps the database and the exported rows.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/copy_ceiling.sh"
 
 EVENTS="${1:-50000}"
 WORKERS="${2:-1}"
@@ -177,25 +178,10 @@ for pid in "${WORKER_PIDS[@]}"; do kill -TERM "$pid"; done
 for pid in "${WORKER_PIDS[@]}"; do wait "$pid" || true; done
 RESETS=$(cat "$WORK"/worker*.log | grep -o 'offset_resets=[0-9]*' | awk -F= '{ s += $2 } END { print s + 0 }')
 
-# The ceiling: the same rows (same columns, same payloads) COPYed by one client into one table
-# shaped like a day partition (same indexes, column storage, toast_tuple_target). Logged, like the partitions:
-# the worker pays for WAL, so an UNLOGGED ceiling would flatter PostgreSQL, not the worker.
 log "measuring the COPY ceiling"
-# One line: \copy is a psql meta-command and ends at a newline.
-COLUMNS="project_id, event_id, day, issue_id, received_at, timestamp, platform, level, title, culprit, environment"
-COLUMNS="$COLUMNS, release, sdk_name, sdk_version, client_ip, hashes, data, payload, tags"
-sql -c "\\copy (SELECT $COLUMNS FROM events) TO '$WORK/events.copy'"
-sql -c "CREATE TABLE copy_ceiling (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING COMPRESSION INCLUDING STORAGE)
-  WITH (toast_tuple_target = 512)"
-# The worker run's dirty pages are flushed now, not by a checkpoint in the middle of the COPY.
-psql_admin -c "CHECKPOINT" >/dev/null
-COPY_START=$(date +%s.%N)
-sql -c "\\copy copy_ceiling ($COLUMNS) FROM '$WORK/events.copy'"
-COPY_END=$(date +%s.%N)
-COPY_RATE=$(awk -v n="$EVENTS" -v a="$COPY_START" -v b="$COPY_END" 'BEGIN { printf "%.0f", n / (b - a) }')
-COPY_ROWS=$(sql -c "SELECT count(*) FROM copy_ceiling")
-[ "$COPY_ROWS" = "$EVENTS" ] || die "COPY stored $COPY_ROWS of $EVENTS rows"
-COPY_BYTES=$(stat -c %s "$WORK/events.copy")
+CEILING="$(measure_copy_ceiling "$WORK")"  # an assignment, so that a failure stops the script
+read -r COPY_ROWS COPY_RATE COPY_BYTES <<<"$CEILING"
+[ "$COPY_ROWS" = "$EVENTS" ] || die "the COPY ceiling read $COPY_ROWS of $EVENTS rows"
 
 per_event() { awk -v t="$1" -v n="$EVENTS" 'BEGIN { printf "%.0f", t * 10000 / n }'; }  # ticks -> µs/event
 cores() { awk -v t="$1" -v s="$SPAN" 'BEGIN { printf "%.2f", t / 100 / s }'; }
