@@ -10,7 +10,8 @@
 # ROOKERY_WORKER_BATCH_SIZE / ROOKERY_WORKER_BATCH_WAIT_MS override the batch settings below.
 # BENCH_PERF_DIR=<dir> also records `perf record -e cpu-clock -g` of the workers and their
 # PostgreSQL backends from the first committed batch to the last, and leaves perf.data and a
-# report by process and symbol there. BENCH_KEEP=1 keeps the database and the exported rows.
+# report by process and symbol there (BENCH_PERF_CALL_GRAPH=dwarf for call chains through code
+# built without frame pointers; default fp). BENCH_KEEP=1 keeps the database and the exported rows.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/copy_ceiling.sh"
@@ -110,7 +111,7 @@ start_perf() {
     WHERE datname = '$DB' AND pid <> pg_backend_pid() OR backend_type = 'walwriter'")
   pids=$(printf '%s,' "${WORKER_PIDS[@]}" "${backends[@]}")
   mkdir -p "$BENCH_PERF_DIR"
-  perf record -q -e cpu-clock -g -p "${pids%,}" -o "$BENCH_PERF_DIR/perf.data" 2>"$BENCH_PERF_DIR/perf.log" &
+  perf record -q -e cpu-clock --call-graph "${BENCH_PERF_CALL_GRAPH:-fp}" -p "${pids%,}" -o "$BENCH_PERF_DIR/perf.data" 2>"$BENCH_PERF_DIR/perf.log" &
   PERF_PID=$!
   PIDS+=("$PERF_PID")
 }

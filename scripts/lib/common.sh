@@ -8,7 +8,7 @@ ROOKERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROOKERY_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   librdkafka-dev libpqxx-dev rapidjson-dev catch2 libboost-dev libprotobuf-dev protobuf-compiler
-  libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev libmimalloc-dev
+  libspdlog-dev zlib1g-dev libsodium-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev libmimalloc-dev libxxhash-dev
   postgresql postgresql-client
   python3 python3-sentry-sdk python3-yaml python3-aiosmtpd python3-zstandard curl procps iproute2 iptables
   ruby ruby-sentry-ruby ruby-sentry-raven nodejs chromium

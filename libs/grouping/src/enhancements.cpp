@@ -724,7 +724,7 @@ bool RuleMatchesException(const CompiledStacktraceRule& rule, const MatchExcepti
   for (const auto& matcher : rule.exception_matchers) {
     OptStr value;
     if (matcher.field == Field::kType) value = exception.type;
-    if (matcher.field == Field::kValue) value = exception.value;
+    if (matcher.field == Field::kValue && exception.value != nullptr) value = exception.event->Read(*exception.value);
     if (matcher.field == Field::kMechanism) value = exception.mechanism;
     const bool matched = matcher.glob && matcher.glob->Matches(value.value_or("<unknown>"));
     if (matched == matcher.negated) return false;

@@ -10,12 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "event_data.hpp"
 #include "glob.hpp"
 #include "rookery/grouping/sentry_grouping.hpp"
 
 namespace rookery::grouping::detail {
-
-using OptStr = std::optional<std::string_view>;
 
 // Family bits as ophio encodes them.
 inline constexpr std::uint8_t kFamilyOther = 1;
@@ -38,8 +37,10 @@ struct MatchFrame {
 
 struct MatchException {
   OptStr type;
-  OptStr value;
   OptStr mechanism;
+  // Read (through the event) only by a rule that matches on it: it differs between events.
+  const EventData* event = nullptr;
+  const Watched<OptStr>* value = nullptr;
 };
 
 struct CompiledStacktraceMatcher {

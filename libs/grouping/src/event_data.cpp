@@ -270,8 +270,9 @@ bool IsUnicodeWordForRust(char32_t cp) {
 
 // Relay: an exception without a type whose value looks like `Type: message` is split.
 void SplitTypeFromValue(EventData& event, ExceptionData& exception) {
-  if (!IsEmpty(exception.type) || !exception.value) return;
-  const std::string_view value = *exception.value;
+  OptStr& exception_value = exception.value.Parsing();
+  if (!IsEmpty(exception.type) || !exception_value) return;
+  const std::string_view value = *exception_value;
   std::size_t pos = 0;
   while (pos < value.size()) {
     std::size_t length = 0;
@@ -283,7 +284,7 @@ void SplitTypeFromValue(EventData& event, ExceptionData& exception) {
   const std::string_view rest = value.substr(pos + 1);
   if (rest.find('\n') != std::string_view::npos) return;
   exception.type = value.substr(0, pos);
-  exception.value = event.Store(std::string(StripPython(rest)));
+  exception_value = event.Store(std::string(StripPython(rest)));
 }
 
 std::string_view NormalizeLevel(const Value* value) {
@@ -319,10 +320,10 @@ OptStr TagValue(EventData& event, const Value& value) {
 void AddTag(EventData& event, std::string_view key, OptStr value) {
   if (key.empty() || IsEmpty(value)) return;
   if (key == "release" || key == "dist" || key == "user" || key == "filename" || key == "function") return;
-  for (const auto& [existing, unused] : event.tags) {
+  for (const auto& [existing, unused] : event.tags.Parsing()) {
     if (existing == key) return;
   }
-  event.tags.emplace_back(key, *value);
+  event.tags.Parsing().emplace_back(key, *value);
 }
 
 void ParseTags(EventData& event, const Value& root) {
@@ -395,7 +396,7 @@ void ParseLogEntry(EventData& event, const Value& root) {
     template_message.reset();
   }
   event.has_logentry = true;
-  event.logentry_formatted = TrimToLimit(event, formatted, kMessageLimit);
+  event.logentry_formatted.Parsing() = TrimToLimit(event, formatted, kMessageLimit);
   event.logentry_message = TrimToLimit(event, template_message, kMessageLimit);
 }
 
@@ -459,14 +460,15 @@ EventData ParseEvent(const Value& root) {
   for (const Value* item : ValuesOf(exception_value)) {
     ExceptionData exception;
     exception.type = String(*item, "type");
-    exception.value = LenientString(event, *item, "value");
+    OptStr& value = exception.value.Parsing();
+    value = LenientString(event, *item, "value");
     exception.module = String(*item, "module");
     exception.mechanism = ParseMechanism(event, Member(*item, "mechanism"));
     exception.stacktrace = ParseStacktrace(event, StacktraceMember(*item));
     SplitTypeFromValue(event, exception);
-    if (IsEmpty(exception.type) && IsEmpty(exception.value)) continue;
+    if (IsEmpty(exception.type) && IsEmpty(value)) continue;
     exception.type = TrimToLimit(event, exception.type, kSymbolLimit);
-    exception.value = TrimToLimit(event, exception.value, kMessageLimit);
+    value = TrimToLimit(event, value, kMessageLimit);
     exception.module = TrimToLimit(event, exception.module, kSymbolLimit);
     event.exceptions.push_back(std::move(exception));
   }
@@ -509,12 +511,16 @@ EventData ParseEvent(const Value& root) {
 
   event.fingerprint = ParseFingerprint(event, Member(root, "fingerprint"));
   event.checksum = String(root, "checksum");
-  event.transaction = String(root, "transaction");
-  event.logger = String(root, "logger");
-  event.level = NormalizeLevel(Member(root, "level"));
-  if (const auto release = String(root, "release")) {
-    const std::string_view trimmed = StripPython(*release);
-    if (!trimmed.empty()) event.release = trimmed;
+  OptStr& transaction = event.transaction.Parsing();
+  OptStr& logger = event.logger.Parsing();
+  std::string_view& level = event.level.Parsing();
+  OptStr& release = event.release.Parsing();
+  transaction = String(root, "transaction");
+  logger = String(root, "logger");
+  level = NormalizeLevel(Member(root, "level"));
+  if (const auto sent_release = String(root, "release")) {
+    const std::string_view trimmed = StripPython(*sent_release);
+    if (!trimmed.empty()) release = trimmed;
   }
   if (const Value* sdk = Member(root, "sdk"); sdk != nullptr && sdk->IsObject()) {
     event.sdk_name = String(*sdk, "name");
@@ -525,20 +531,20 @@ EventData ParseEvent(const Value& root) {
   // replacing any the SDK sent, so `tags.transaction` and friends see them.
   const auto set_tag = [&event](std::string_view key, OptStr value) {
     if (!value || value->empty()) return;
-    for (auto& [existing, existing_value] : event.tags) {
+    for (auto& [existing, existing_value] : event.tags.Parsing()) {
       if (existing == key) {
         existing_value = *value;
         return;
       }
     }
-    event.tags.emplace_back(key, *value);
+    event.tags.Parsing().emplace_back(key, *value);
   };
-  set_tag("level", event.level);
-  set_tag("logger", event.logger);
+  set_tag("level", level);
+  set_tag("logger", logger);
   set_tag("environment", String(root, "environment"));
-  set_tag("transaction", event.transaction);
-  set_tag("sentry:release", event.release);
-  if (event.release) set_tag("sentry:dist", String(root, "dist"));
+  set_tag("transaction", transaction);
+  set_tag("sentry:release", release);
+  if (release) set_tag("sentry:dist", String(root, "dist"));
 
   for (auto& exception : event.exceptions) {
     if (exception.stacktrace) NormalizeFrames(event, *exception.stacktrace);

@@ -16,6 +16,25 @@ namespace rookery::grouping::detail {
 
 using OptStr = std::optional<std::string_view>;
 
+struct EventData;
+
+/// A field that differs between the events of one issue (an exception's value, the tags, the
+/// logger, ...) and decides the grouping only through rules that name it or when nothing else
+/// contributes. The grouping memo leaves such fields out of its key, so grouping reads them only
+/// through EventData::Read, which records that the result now depends on them too.
+template <class T>
+class Watched {
+ public:
+  Watched() = default;
+  explicit Watched(T value) : value_(std::move(value)) {}
+  /// For ParseEvent, which fills the field before grouping starts.
+  T& Parsing() { return value_; }
+
+ private:
+  friend struct EventData;
+  T value_{};
+};
+
 struct FrameData {
   OptStr function;
   OptStr raw_function;
@@ -51,7 +70,7 @@ struct MechanismData {
 
 struct ExceptionData {
   OptStr type;
-  OptStr value;
+  Watched<OptStr> value;
   OptStr module;
   std::optional<MechanismData> mechanism;
   std::optional<StacktraceData> stacktrace;
@@ -72,26 +91,42 @@ struct EventData {
   std::optional<StacktraceData> stacktrace;
   std::optional<std::vector<ThreadData>> threads;
   bool has_logentry = false;
-  OptStr logentry_message;
-  OptStr logentry_formatted;
+  OptStr logentry_message;  // the template: the same for every event of one log call
+  Watched<OptStr> logentry_formatted;
   bool has_template = false;
   OptStr template_filename;
   OptStr template_context_line;
   std::optional<std::vector<std::string_view>> fingerprint;
   OptStr checksum;
-  OptStr transaction;
-  OptStr logger;
-  std::string_view level = "error";
-  OptStr release;
+  Watched<OptStr> transaction;
+  Watched<OptStr> logger;
+  Watched<std::string_view> level{"error"};
+  Watched<OptStr> release;
   OptStr sdk_name;
   OptStr sdk_version;
-  std::vector<std::pair<std::string_view, std::string_view>> tags;
+  Watched<std::vector<std::pair<std::string_view, std::string_view>>> tags;
 
   /// Keeps computed strings alive for the views above.
   std::string_view Store(std::string value) { return arena_.emplace_back(std::move(value)); }
 
+  /// A watched field's value; from now on the grouping result depends on the watched fields.
+  template <class T>
+  const T& Read(const Watched<T>& field) const {
+    read_watched_ = true;
+    return field.value_;
+  }
+  /// Whether a watched text is absent or empty, which the memo's key does cover.
+  static bool IsEmpty(const Watched<OptStr>& field) { return !field.value_ || field.value_->empty(); }
+  bool ReadWatched() const { return read_watched_; }
+
+  /// The memo's key: every field except the watched ones' contents (their emptiness is in it).
+  /// A second key adds the watched contents, for results that read them.
+  void HashStable(std::uint64_t seed, std::uint64_t out[2]) const;
+  void HashWatched(const std::uint64_t stable[2], std::uint64_t out[2]) const;
+
  private:
   std::deque<std::string> arena_;
+  mutable bool read_watched_ = false;
 };
 
 /// Reads the event JSON and applies the store normalization grouping depends on (see the .cpp).

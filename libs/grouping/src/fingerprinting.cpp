@@ -1,6 +1,7 @@
 #include "fingerprinting.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "function_names.hpp"
@@ -562,24 +563,28 @@ class EventValues {
         const auto message_matches = [](const CompiledFingerprintMatcher& m, OptStr message, OptStr value) {
           return GlobMatches(m, message) || GlobMatches(m, value);
         };
-        if (!IsEmptyStr(event_.logentry_formatted) &&
-            all([&](const auto& m) { return message_matches(m, event_.logentry_formatted, std::nullopt); })) {
+        const OptStr formatted = event_.Read(event_.logentry_formatted);
+        if (!IsEmptyStr(formatted) && all([&](const auto& m) { return message_matches(m, formatted, std::nullopt); })) {
           return true;
         }
         for (const auto& exception : event_.exceptions) {
-          if (all([&](const auto& m) { return message_matches(m, std::nullopt, exception.value); })) return true;
+          if (all([&](const auto& m) { return message_matches(m, std::nullopt, event_.Read(exception.value)); })) {
+            return true;
+          }
         }
         return false;
       }
       case Group::kLogInfo: {
-        const OptStr logger = IsEmptyStr(event_.logger) ? OptStr() : event_.logger;
-        const OptStr level = event_.level.empty() ? OptStr() : OptStr(event_.level);
+        const OptStr logger = IsEmptyStr(event_.Read(event_.logger)) ? OptStr() : event_.Read(event_.logger);
+        const OptStr level = event_.Read(event_.level).empty() ? OptStr() : OptStr(event_.Read(event_.level));
         if (!logger && !level) return false;
         return all([&](const auto& m) { return GlobMatches(m, m.key == "logger" ? logger : level); });
       }
       case Group::kExceptions:
         for (const auto& exception : event_.exceptions) {
-          if (all([&](const auto& m) { return GlobMatches(m, m.key == "type" ? exception.type : exception.value); })) {
+          if (all([&](const auto& m) {
+                return GlobMatches(m, m.key == "type" ? exception.type : event_.Read(exception.value));
+              })) {
             return true;
           }
         }
@@ -588,7 +593,7 @@ class EventValues {
         return all([&](const auto& m) {
           const std::string_view name = std::string_view(m.key).substr(5);
           OptStr value;
-          for (const auto& [key, tag_value] : event_.tags) {
+          for (const auto& [key, tag_value] : event_.Read(event_.tags)) {
             if (key == name) value = tag_value;
           }
           return GlobMatches(m, value);
@@ -603,7 +608,7 @@ class EventValues {
             family == Family::kNative ? "native" : (family == Family::kJavascript ? "javascript" : "other");
         return all([&](const auto& m) { return FlagsMatch(m, name); });
       }
-      case Group::kRelease: return all([&](const auto& m) { return PathMatches(m, event_.release); });
+      case Group::kRelease: return all([&](const auto& m) { return PathMatches(m, event_.Read(event_.release)); });
       case Group::kThreads:
         if (!event_.threads) return false;
         for (const auto& thread : *event_.threads) {
@@ -667,9 +672,15 @@ bool RuleMatches(const CompiledFingerprintRule& rule, EventValues& values) {
     const Group group = matcher.offset != FrameOffset::kSelf ? Group::kFrames : matcher.group;
     by_group[static_cast<int>(group)].push_back(&matcher);
   }
-  for (int g = 0; g < 9; ++g) {
+  // All kinds must match, so the order is free: the kinds that are the same for every event of an
+  // issue go first, so that a rule for another platform fails before it reads a watched field
+  // (which would make the grouping memo key this event on its exception value, tags, ...).
+  static constexpr std::array<Group, 9> kOrder = {Group::kFamily,  Group::kSdk,        Group::kThreads,
+                                                  Group::kFrames,  Group::kExceptions, Group::kLogInfo,
+                                                  Group::kRelease, Group::kTags,       Group::kToplevel};
+  for (const Group group : kOrder) {
+    const int g = static_cast<int>(group);
     if (by_group[g].empty()) continue;
-    const auto group = static_cast<Group>(g);
     if (group == Group::kFrames && rule.has_sibling_matchers) {
       const auto& frames = values.Frames();
       bool found = false;
@@ -759,12 +770,12 @@ std::optional<FingerprintMatch> MatchFingerprintRules(const std::vector<Fingerpr
 }
 
 std::optional<std::string> ResolveFingerprintVariable(std::string_view name, const EventData& event) {
-  if (name == "transaction") return NonEmpty(event.transaction).value_or("<no-transaction>");
+  if (name == "transaction") return NonEmpty(event.Read(event.transaction)).value_or("<no-transaction>");
   if (name == "message") {
-    if (auto v = NonEmpty(event.logentry_formatted)) return v;
+    if (auto v = NonEmpty(event.Read(event.logentry_formatted))) return v;
     if (auto v = NonEmpty(event.logentry_message)) return v;
     if (!event.exceptions.empty()) {
-      if (auto v = NonEmpty(event.exceptions.back().value)) return v;
+      if (auto v = NonEmpty(event.Read(event.exceptions.back().value))) return v;
     }
     return "<no-message>";
   }
@@ -776,7 +787,7 @@ std::optional<std::string> ResolveFingerprintVariable(std::string_view name, con
   }
   if (name == "value" || name == "error.value") {
     if (!event.exceptions.empty()) {
-      if (auto v = NonEmpty(event.exceptions.back().value)) return v;
+      if (auto v = NonEmpty(event.Read(event.exceptions.back().value))) return v;
     }
     return "<no-value>";
   }
@@ -820,11 +831,14 @@ std::optional<std::string> ResolveFingerprintVariable(std::string_view name, con
     }
     return "<no-package>";
   }
-  if (name == "level") return event.level.empty() ? std::string("<no-level>") : std::string(event.level);
-  if (name == "logger") return NonEmpty(event.logger).value_or("<no-logger>");
+  if (name == "level") {
+    const std::string_view level = event.Read(event.level);
+    return level.empty() ? std::string("<no-level>") : std::string(level);
+  }
+  if (name == "logger") return NonEmpty(event.Read(event.logger)).value_or("<no-logger>");
   if (name.starts_with("tags.")) {
     const std::string_view tag = name.substr(5);
-    for (const auto& [key, value] : event.tags) {
+    for (const auto& [key, value] : event.Read(event.tags)) {
       if (key == tag) return std::string(value);
     }
     return "<no-value-for-tag-" + std::string(tag) + ">";

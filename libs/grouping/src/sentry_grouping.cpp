@@ -210,7 +210,8 @@ class Grouper {
   std::string_view NormalizedValue(std::int32_t index) {
     auto& slot = normalized_values_[static_cast<std::size_t>(index)];
     if (!slot)
-      slot = NormalizeMessageForGrouping(event_.exceptions[static_cast<std::size_t>(index)].value.value_or(""));
+      slot = NormalizeMessageForGrouping(
+          event_.Read(event_.exceptions[static_cast<std::size_t>(index)].value).value_or(""));
     return *slot;
   }
 
@@ -326,8 +327,8 @@ void Grouper::ApplyStacktraceRules() {
   };
   for (auto& exception : event_.exceptions) {
     if (!exception.stacktrace) continue;
-    MatchException data{exception.type, exception.value,
-                        exception.mechanism ? exception.mechanism->type : std::nullopt};
+    const MatchException data{exception.type, exception.mechanism ? exception.mechanism->type : std::nullopt, &event_,
+                              &exception.value};
     apply(*exception.stacktrace, data);
   }
   if (event_.stacktrace) apply(*event_.stacktrace, {});
@@ -584,8 +585,8 @@ VariantMap Grouper::BuildException(std::size_t index) {
   }
   VariantMap stacktraces;
   if (exception.stacktrace) {
-    const MatchException data{exception.type, exception.value,
-                              exception.mechanism ? exception.mechanism->type : std::nullopt};
+    const MatchException data{exception.type, exception.mechanism ? exception.mechanism->type : std::nullopt, &event_,
+                              &exception.value};
     const StacktraceNodes nodes = BuildStacktrace(*exception.stacktrace, data);
     stacktraces = {{"!app", nodes.app}, {"system", nodes.system}};
   } else {
@@ -595,7 +596,7 @@ VariantMap Grouper::BuildException(std::size_t index) {
   for (const auto& [name, stacktrace] : stacktraces) {
     // An empty value normalizes to nothing and does not contribute; any other value normalizes
     // to a non-empty string, computed only if it is hashed.
-    const std::uint32_t value = IsEmptyOpt(exception.value)
+    const std::uint32_t value = EventData::IsEmpty(exception.value)
                                     ? tree_.Empty(Cid::kValue)
                                     : tree_.Leaf(Cid::kValue, {{{}, static_cast<std::int32_t>(index)}});
     if (tree_[stacktrace].contributes && tree_[value].contributes) {
@@ -789,7 +790,8 @@ VariantMap Grouper::TemplateStrategy() {
 
 VariantMap Grouper::MessageStrategy() {
   if (!event_.has_logentry) return {};
-  const OptStr raw = Truthy(event_.logentry_message) ? event_.logentry_message : Truthy(event_.logentry_formatted);
+  const OptStr raw =
+      Truthy(event_.logentry_message) ? event_.logentry_message : Truthy(event_.Read(event_.logentry_formatted));
   std::string normalized = NormalizeMessageForGrouping(raw.value_or(""));
   const bool changed = normalized != raw.value_or("");
   const std::uint32_t node = tree_.Leaf(Cid::kMessage, {{event_.Store(std::move(normalized))}});
@@ -1016,6 +1018,75 @@ SentryGroupingResult ComputeSentryGrouping(const rapidjson::Value& event, const 
   detail::EventData data = detail::ParseEvent(event);
   detail::Grouper grouper(data, rules, options);
   return grouper.Run();
+}
+
+namespace {
+
+struct MemoKey {
+  std::uint64_t parts[2];
+  bool operator==(const MemoKey& other) const { return parts[0] == other.parts[0] && parts[1] == other.parts[1]; }
+};
+struct MemoKeyHash {
+  std::size_t operator()(const MemoKey& key) const { return static_cast<std::size_t>(key.parts[0]); }
+};
+
+}  // namespace
+
+// Under a stable key: the result, or (read_watched) the note that results for that key depend on
+// the watched fields and are filed under the second key.
+struct GroupingMemo::Entries {
+  struct Entry {
+    bool read_watched = false;
+    SentryGroupingResult result;
+  };
+  std::unordered_map<MemoKey, Entry, MemoKeyHash> map;
+};
+
+GroupingMemo::GroupingMemo(std::size_t capacity)
+    : entries_(std::make_unique<Entries>()), capacity_(std::max<std::size_t>(capacity, 1)) {}
+GroupingMemo::~GroupingMemo() = default;
+
+std::size_t GroupingMemo::Size() const {
+  return entries_->map.size();
+}
+
+SentryGroupingResult GroupingMemo::Compute(const rapidjson::Value& event, const ProjectRules& rules,
+                                           std::uint64_t rules_id) {
+  detail::EventData data = detail::ParseEvent(event);
+  MemoKey stable;
+  data.HashStable(rules_id, stable.parts);
+  auto& map = entries_->map;
+  std::optional<MemoKey> watched;
+  if (const auto it = map.find(stable); it != map.end()) {
+    if (!it->second.read_watched) {
+      ++hits_;
+      return it->second.result;
+    }
+    watched.emplace();
+    data.HashWatched(stable.parts, watched->parts);
+    if (const auto full = map.find(*watched); full != map.end()) {
+      ++hits_;
+      return full->second.result;
+    }
+  }
+  ++misses_;
+  // Until grouping first reads a watched field it sees only what the stable key covers, so
+  // whether it reads one at all is the same for every event with this key.
+  const SentryGroupingOptions options;
+  detail::Grouper grouper(data, rules, options);
+  SentryGroupingResult result = grouper.Run();
+  if (map.size() + 2 > capacity_) map.clear();
+  if (!data.ReadWatched()) {
+    map[stable] = {false, result};
+    return result;
+  }
+  map[stable] = {true, {}};
+  if (!watched) {
+    watched.emplace();
+    data.HashWatched(stable.parts, watched->parts);
+  }
+  map[*watched] = {false, result};
+  return result;
 }
 
 }  // namespace rookery::grouping

@@ -110,7 +110,12 @@ int main(int argc, char** argv) {
     }
     std::vector<std::string> want;
     for (const auto& hash : hashes.GetArray()) want.emplace_back(hash.GetString());
-    const bool ok = want == result.hashes;
+    // The worker groups through a memo: it must give the same hashes, computed and remembered.
+    grouping::GroupingMemo memo;
+    const bool memo_ok = memo.Compute(input, *rules, 1).hashes == want &&
+                         memo.Compute(input, *rules, 1).hashes == want && memo.Hits() == 1;
+    if (!memo_ok) std::cout << "FAIL " << name << ": the grouping memo gave other hashes\n";
+    const bool ok = want == result.hashes && memo_ok;
     std::cout << (ok ? "PASS " : "FAIL ") << name;
     if (!ok) std::cout << ": expected " << Join(want) << ", got " << Join(result.hashes);
     std::cout << "\n";

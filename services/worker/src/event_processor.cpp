@@ -46,7 +46,8 @@ std::string UserKey(const normalize::User& user) {
 
 }  // namespace
 
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings) {
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
+                            grouping::GroupingMemo* memo) {
   if (!contract_header.empty() && contract_header != std::to_string(protocol::kRawEventContractVersion)) {
     return DeadLetter{"unsupported contract version header '" + std::string(contract_header) + "'"};
   }
@@ -106,7 +107,9 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   if (!event) {
     return DeadLetter{event.error()};
   }
-  const grouping::SentryGroupingResult sentry = grouping::ComputeSentryGrouping(document, project.rules);
+  const grouping::SentryGroupingResult sentry = memo != nullptr
+                                                    ? memo->Compute(document, project.rules, project.rules_id)
+                                                    : grouping::ComputeSentryGrouping(document, project.rules);
   processed.grouping.config = sentry.config;
   processed.grouping.hashes = sentry.hashes;
   if (sentry.title) processed.title_override = *sentry.title;

@@ -51,7 +51,8 @@ using ProcessResult = std::variant<ProcessedEvent, Skipped, DeadLetter>;
 using SettingsLookup = std::function<const ProjectSettings&(std::int64_t project_id)>;
 
 /// `contract_header` is the record's rookery-contract header value (empty if absent). Groups with
-/// Sentry's newstyle:2023-01-11 config and the project's rules.
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings);
+/// Sentry's newstyle:2023-01-11 config and the project's rules, through `memo` when given.
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
+                            grouping::GroupingMemo* memo = nullptr);
 
 }  // namespace rookery::worker

@@ -37,11 +37,11 @@ struct PendingBatch {
 };
 
 BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const SettingsLookup& settings,
-                        std::uint64_t& skipped) {
+                        grouping::GroupingMemo& memo, std::uint64_t& skipped) {
   BatchWrite batch;
   for (const auto& record : records) {
     const auto contract = record.Header(std::string(protocol::kContractHeader));
-    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""), settings);
+    ProcessResult result = ProcessRecord(record.Value(), contract.value_or(""), settings, &memo);
     if (auto* processed = std::get_if<ProcessedEvent>(&result)) {
       processed->topic = record.Topic();
       processed->partition = record.Partition();
@@ -148,6 +148,10 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& registry)
       tag_fold_failures(
           registry.AddCounter("rookery_worker_tag_fold_failures_total", "Tag folds that failed (retried later)")
               .With({})),
+      grouping_memo(registry.AddCounter("rookery_worker_grouping_memo_total",
+                                        "Events grouped, by whether the result came from the grouping memo (hit) "
+                                        "or was computed (miss)",
+                                        {"result"})),
       batch_seconds(registry
                         .AddHistogram("rookery_worker_batch_seconds",
                                       "From consuming a batch to committing its offsets (processing, waiting for "
@@ -223,7 +227,11 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
           return settings_.Get(*connection, project_id);
         };
         pending.skipped = 0;
-        pending.write = ProcessBatch(records, settings, pending.skipped);
+        const std::uint64_t hits = grouping_memo_.Hits();
+        const std::uint64_t misses = grouping_memo_.Misses();
+        pending.write = ProcessBatch(records, settings, grouping_memo_, pending.skipped);
+        metrics_.grouping_memo.With({"hit"}).Inc(grouping_memo_.Hits() - hits);
+        metrics_.grouping_memo.With({"miss"}).Inc(grouping_memo_.Misses() - misses);
         // A full batch means a backlog: its tag deltas wait for the next timed fold, which sums
         // many batches' (see FoldTagDeltas). Otherwise the batch folds them itself.
         pending.write.fold_tags = records.size() < config_.batch_size;

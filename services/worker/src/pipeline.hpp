@@ -32,6 +32,7 @@ struct WorkerMetrics {
   metrics::Family<metrics::Counter>& transitions;        // new, regression, resurfaced
   metrics::Family<metrics::Counter>& tag_deltas_folded;  // by when: batch, timed
   metrics::Counter& tag_fold_failures;
+  metrics::Family<metrics::Counter>& grouping_memo;  // by result: hit, miss
   metrics::Histogram& batch_seconds;
 };
 
@@ -52,8 +53,9 @@ class Pipeline {
   void WriteLoop(Handover& handover, kafka::Consumer& consumer, const std::atomic<bool>& stop);
 
   WorkerConfig config_;
-  PipelineTotals totals_;  // the writer's; read once Run has returned
-  RulesCache settings_;    // the consuming thread's
+  PipelineTotals totals_;                 // the writer's; read once Run has returned
+  RulesCache settings_;                   // the consuming thread's
+  grouping::GroupingMemo grouping_memo_;  // the consuming thread's
   WorkerMetrics metrics_;
   std::atomic<std::uint64_t> offset_resets_{0};
 };

@@ -44,10 +44,12 @@ const ProjectSettings& RulesCache::Get(pqxx::connection& connection, std::int64_
       "SELECT fingerprinting_rules, stacktrace_rules, scrub_data, scrub_ip_addresses, sensitive_fields, safe_fields "
       "FROM projects WHERE id = $1",
       project_id);
-  Entry entry{{}, now};
+  Entry entry{{}, now, {}, {}};
   if (!rows.empty()) {
     const auto& row = rows[0];
-    auto parsed = Parse(row[0].as<std::string>(), row[1].as<std::string>());
+    entry.fingerprinting = row[0].as<std::string>();
+    entry.stacktrace = row[1].as<std::string>();
+    auto parsed = Parse(entry.fingerprinting, entry.stacktrace);
     if (parsed) {
       entry.settings.rules = std::move(*parsed);
     } else {
@@ -58,6 +60,10 @@ const ProjectSettings& RulesCache::Get(pqxx::connection& connection, std::int64_
     entry.settings.scrubbing.extra_fields = ReadTextArray(row[4]);
     entry.settings.scrubbing.safe_fields = ReadTextArray(row[5]);
   }
+  // Unchanged rules keep their id, so the memo's results for them stay valid across refreshes.
+  const bool same_rules = it != entries_.end() && it->second.fingerprinting == entry.fingerprinting &&
+                          it->second.stacktrace == entry.stacktrace;
+  entry.settings.rules_id = same_rules ? it->second.settings.rules_id : ++last_rules_id_;
   return (entries_[project_id] = std::move(entry)).settings;
 }
 

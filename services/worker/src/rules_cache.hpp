@@ -17,6 +17,8 @@ namespace rookery::worker {
 
 struct ProjectSettings {
   grouping::ProjectRules rules;
+  /// Names `rules` for the grouping memo: a new id whenever a project's rule texts change.
+  std::uint64_t rules_id = 0;
   normalize::ScrubbingConfig scrubbing;
 };
 
@@ -37,8 +39,11 @@ class RulesCache {
   struct Entry {
     ProjectSettings settings;
     std::chrono::steady_clock::time_point loaded;
+    std::string fingerprinting;  // the texts `settings.rules` were parsed from
+    std::string stacktrace;
   };
   std::chrono::seconds max_age_;
+  std::uint64_t last_rules_id_ = 0;
   std::unordered_map<std::int64_t, Entry> entries_;
 };
 

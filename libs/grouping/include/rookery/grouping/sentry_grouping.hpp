@@ -9,6 +9,7 @@
 // logic. Pure: no I/O, no globals beyond immutable compiled rule tables.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -157,5 +158,35 @@ struct SentryGroupingOptions {
 
 SentryGroupingResult ComputeSentryGrouping(const rapidjson::Value& event, const ProjectRules& rules,
                                            const SentryGroupingOptions& options = {});
+
+/// ComputeSentryGrouping for a stream of events, remembering results: most events repeat an
+/// issue's stack, and grouping one (its stack-trace rules above all) costs more than reading it.
+/// The key is a 128-bit hash of everything grouping reads, except the fields that differ between
+/// the events of one issue (exception values, tags, logger, ...); a result that did read one of
+/// those is remembered under a second key that covers them too. So a result comes back from the
+/// memo only for an event it would be computed identically for. Not thread-safe: one per thread.
+class GroupingMemo {
+ public:
+  /// Holds at most `capacity` results (about 0.5 KB each) and starts over when full.
+  explicit GroupingMemo(std::size_t capacity = 4096);
+  ~GroupingMemo();
+  GroupingMemo(const GroupingMemo&) = delete;
+  GroupingMemo& operator=(const GroupingMemo&) = delete;
+
+  /// As ComputeSentryGrouping without details. `rules_id` names `rules`: it must differ for any
+  /// two rule sets used with one memo (e.g. a counter bumped whenever a project's rules change).
+  SentryGroupingResult Compute(const rapidjson::Value& event, const ProjectRules& rules, std::uint64_t rules_id);
+
+  std::uint64_t Hits() const { return hits_; }
+  std::uint64_t Misses() const { return misses_; }
+  std::size_t Size() const;
+
+ private:
+  struct Entries;
+  std::unique_ptr<Entries> entries_;
+  std::size_t capacity_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
+};
 
 }  // namespace rookery::grouping

@@ -1,0 +1,188 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "rookery/grouping/sentry_grouping.hpp"
+
+namespace grouping = rookery::grouping;
+
+namespace {
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+rapidjson::Document ParseJson(const std::string& json) {
+  rapidjson::Document document;
+  document.Parse(json.c_str());
+  REQUIRE_FALSE(document.HasParseError());
+  return document;
+}
+
+grouping::ProjectRules Rules(const std::string& fingerprinting, const std::string& enhancements = "") {
+  grouping::ProjectRules rules;
+  auto fingerprint_rules = grouping::ParseFingerprintRules(fingerprinting);
+  REQUIRE(fingerprint_rules.has_value());
+  rules.fingerprinting = *fingerprint_rules;
+  auto stacktrace_rules = grouping::ParseStacktraceRules(enhancements);
+  REQUIRE(stacktrace_rules.has_value());
+  rules.enhancements = *stacktrace_rules;
+  return rules;
+}
+
+// What the worker keeps of a result: it must be the same through the memo as computed afresh.
+std::string Summary(const grouping::SentryGroupingResult& result) {
+  std::string out = result.config + "|";
+  for (const auto& hash : result.hashes) out += hash + ",";
+  out += "|" + result.title.value_or("<no title>") + "|" + result.matched_rule.value_or("<no rule>");
+  return out;
+}
+
+// Gives every field the memo leaves out of its key (the watched ones) a new value `n`, as the next
+// event of the same issue would: exception values, log message, tags, transaction, ...
+void ChangeWatchedFields(rapidjson::Document& event, int n) {
+  auto& alloc = event.GetAllocator();
+  const std::string text = "changed " + std::to_string(n) + " for user " + std::to_string(1000 + n);
+  const auto set = [&](rapidjson::Value& object, const char* key, const std::string& value) {
+    if (!object.IsObject()) return;
+    rapidjson::Value name(key, alloc);
+    rapidjson::Value copy(value.c_str(), alloc);
+    if (object.HasMember(key)) {
+      object[key] = copy;
+    } else {
+      object.AddMember(name, copy, alloc);
+    }
+  };
+  if (event.HasMember("exception")) {
+    rapidjson::Value& exception = event["exception"];
+    rapidjson::Value* values = &exception;
+    if (exception.IsObject() && exception.HasMember("values")) values = &exception["values"];
+    if (values->IsArray()) {
+      for (auto& item : values->GetArray()) {
+        if (item.IsObject() && item.HasMember("value")) set(item, "value", text);
+      }
+    }
+  }
+  if (event.HasMember("logentry") && event["logentry"].IsObject()) set(event["logentry"], "formatted", text);
+  set(event, "transaction", "/route/" + std::to_string(n));
+  set(event, "logger", "logger." + std::to_string(n % 3));
+  set(event, "level", n % 2 == 0 ? "warning" : "error");
+  set(event, "release", "app@" + std::to_string(n));
+  if (!event.HasMember("tags")) event.AddMember("tags", rapidjson::Value(rapidjson::kObjectType), alloc);
+  set(event["tags"], "server", "db-" + std::to_string(n));
+}
+
+}  // namespace
+
+TEST_CASE("the memo gives what grouping afresh gives, for every fixture and its next events",
+          "[unit][grouping][memo]") {
+  std::vector<std::pair<std::string, grouping::ProjectRules>> cases;
+  for (const auto& entry : std::filesystem::directory_iterator(ROOKERY_GROUPING_TEST_FIXTURES)) {
+    if (entry.path().extension() != ".json") continue;
+    const rapidjson::Document fixture = ParseJson(ReadFile(entry.path()));
+    grouping::ProjectRules rules;
+    if (fixture.HasMember("project_rules")) {
+      const auto& project = fixture["project_rules"];
+      rules = Rules(project.HasMember("fingerprinting") ? project["fingerprinting"].GetString() : "",
+                    project.HasMember("enhancements") ? project["enhancements"].GetString() : "");
+    }
+    cases.emplace_back(ReadFile(entry.path()), rules);
+  }
+  REQUIRE(cases.size() >= 10);
+  // Rules that read each watched field, on a Python event with an in-app stack.
+  const std::string python = R"({"platform": "python", "exception": {"values": [{"type": "TimeoutError",
+      "value": "timeout after 3 s", "stacktrace": {"frames": [
+        {"function": "handle", "module": "app.views", "filename": "app/views.py", "lineno": 10, "in_app": true},
+        {"function": "fetch", "module": "app.client", "filename": "app/client.py", "lineno": 20, "in_app": true}]}}]},
+      "transaction": "/orders", "logger": "app", "release": "app@1", "tags": {"server": "db-1"}})";
+  const std::vector<std::pair<std::string, std::string>> rule_texts = {
+      {"", ""},
+      {R"(error.value:"changed 2*" -> value-rule)", ""},
+      {R"(tags.server:"db-3" -> tag-rule)", ""},
+      {R"(logger:"logger.1" -> logger-rule)", ""},
+      {R"(level:"warning" -> level-rule)", ""},
+      {R"(release:"app@4" -> release-rule)", ""},
+      {R"(message:"*user 1005*" -> message-rule)", ""},
+      {R"(type:"TimeoutError" -> typed, {{ transaction }} title="In {{ transaction }}: {{ value }}")", ""},
+      {"", R"(error.value:"changed 1*" function:fetch -group)"},
+      {"", R"(error.value:"*" function:fetch -app)"},
+  };
+  for (const auto& [fingerprinting, enhancements] : rule_texts) {
+    cases.emplace_back(python, Rules(fingerprinting, enhancements));
+  }
+
+  grouping::GroupingMemo memo(64);
+  std::uint64_t rules_id = 0;
+  for (const auto& [json, rules] : cases) {
+    ++rules_id;
+    rapidjson::Document original = ParseJson(json);
+    const rapidjson::Value& event = original.HasMember("event") ? original["event"] : original;
+    rapidjson::Document current;
+    current.CopyFrom(event, current.GetAllocator());
+    for (int n = 0; n < 6; ++n) {
+      if (n > 0) ChangeWatchedFields(current, n);
+      INFO(json << "\nrules " << rules_id << ", next event " << n);
+      const std::string fresh = Summary(grouping::ComputeSentryGrouping(current, rules));
+      CHECK(Summary(memo.Compute(current, rules, rules_id)) == fresh);
+      CHECK(Summary(memo.Compute(current, rules, rules_id)) == fresh);  // now from the memo
+    }
+  }
+  CHECK(memo.Hits() >= memo.Misses());
+  CHECK(memo.Size() <= 64);
+}
+
+TEST_CASE("events of one issue that differ only in watched fields share one memoized result",
+          "[unit][grouping][memo]") {
+  const auto event = [](const std::string& value, const std::string& server) {
+    return ParseJson(R"({"platform": "python", "exception": {"values": [{"type": "KeyError", "value": ")" + value +
+                     R"(", "stacktrace": {"frames": [{"function": "load", "module": "app.orders",
+                     "filename": "app/orders.py", "lineno": 7, "in_app": true}]}}]}, "tags": {"server": ")" +
+                     server + R"("}})");
+  };
+  grouping::GroupingMemo memo;
+  const grouping::ProjectRules rules;
+  const auto first = memo.Compute(event("'order 1'", "a"), rules, 1);
+  const auto second = memo.Compute(event("'order 2'", "b"), rules, 1);
+  CHECK(first.hashes == second.hashes);
+  CHECK(memo.Misses() == 1);
+  CHECK(memo.Hits() == 1);
+  // Other rules: computed afresh.
+  memo.Compute(event("'order 3'", "c"), rules, 2);
+  CHECK(memo.Misses() == 2);
+}
+
+TEST_CASE("results that depend on an exception value are memoized per value", "[unit][grouping][memo]") {
+  // Without a stack trace the value is hashed (parameterized), so it decides the issue.
+  const auto event = [](const std::string& value) {
+    return ParseJson(R"({"platform": "python", "exception": {"values": [{"type": "ValueError", "value": ")" + value +
+                     R"("}]}})");
+  };
+  grouping::GroupingMemo memo;
+  const grouping::ProjectRules rules;
+  const auto bad_input = memo.Compute(event("bad input"), rules, 1);
+  const auto disk_full = memo.Compute(event("disk full"), rules, 1);
+  CHECK(bad_input.hashes != disk_full.hashes);
+  CHECK(memo.Compute(event("bad input"), rules, 1).hashes == bad_input.hashes);
+  CHECK(memo.Hits() == 1);
+  CHECK(memo.Misses() == 2);
+  CHECK(bad_input.hashes == grouping::ComputeSentryGrouping(event("bad input"), rules).hashes);
+}
+
+TEST_CASE("the memo holds at most its capacity", "[unit][grouping][memo]") {
+  grouping::GroupingMemo memo(8);
+  const grouping::ProjectRules rules;
+  for (int i = 0; i < 50; ++i) {
+    memo.Compute(ParseJson(R"({"exception": {"values": [{"type": "E)" + std::to_string(i) + R"("}]}})"), rules, 1);
+    CHECK(memo.Size() <= 8);
+  }
+  CHECK(memo.Misses() == 50);
+}
