@@ -243,6 +243,51 @@ class WalkingSkeletonTest(StackTestCase):
         self.assertNotIn("payment provider timed out", titles)
         self.assertEqual(issue["count"], "2")
 
+    def test_10_grouping_memo_serves_repeats_and_follows_rule_changes(self):
+        # The worker remembers grouping results (GroupingMemo); events that differ only in their
+        # exception value come from the memo, and a rule saved later still applies to new events.
+        credentials = self.stack.bootstrap("memo@example.com", "memo-org", "memo-project")
+        key = credentials["ROOKERY_DSN"].split("//")[1].split("@")[0]
+        project_id = credentials["ROOKERY_PROJECT_ID"]
+        token = credentials["ROOKERY_API_TOKEN"]
+        path = "/api/0/projects/memo-org/memo-project/issues/"
+
+        def send(value):
+            body = json.dumps({"platform": "python", "exception": {"values": [{
+                "type": "KeyError", "value": value, "stacktrace": {"frames": [
+                    {"function": "load", "module": "shop.cart", "filename": "shop/cart.py", "lineno": 3,
+                     "in_app": True}]}}]}}).encode()
+            self.assertEqual(self.stack.relay_post(f"/api/{project_id}/store/", body,
+                                                   self.stack.auth_header(key)).status, 200)
+        wait_for(lambda: self.stack.relay_post(f"/api/{project_id}/store/", b"{}", self.stack.auth_header(key)).status
+                 in (200, 400), 5, message="the new key in the relay's cache")
+
+        def hits():
+            return self.stack.metric(self.stack.worker_metrics().body.decode(), "rookery_worker_grouping_memo_total",
+                                     '{result="hit"}')
+        before = hits()
+        for value in ("'cart 1'", "'cart 2'", "'cart 3'"):
+            send(value)
+        issue = wait_for(lambda: next((i for i in self.stack.api(path, token=token) if i["count"] == "3"), None), 15,
+                         message="three events in one issue")
+        self.assertGreaterEqual(hits(), before + 2)
+
+        self.stack.sql("UPDATE projects SET fingerprinting_rules = 'type:\"KeyError\" -> cart-keys "
+                       f"title=\"Cart key missing\"' WHERE id = {project_id}")
+
+        # The worker reloads a project's rules within seconds; until then events may still join the
+        # old issue, after that every one goes to the rule's.
+        def rule_applied():
+            send("'cart 4'")
+            return next((i for i in self.stack.api(path, token=token) if i["title"] == "Cart key missing"), None)
+        wait_for(rule_applied, 40, interval=1, message="the saved rule applied to new events")
+        old_count = int(next(i for i in self.stack.api(path, token=token) if i["id"] == issue["id"])["count"])
+        send("'cart 5'")
+        wait_for(lambda: any(i["title"] == "Cart key missing" and int(i["count"]) >= 2
+                             for i in self.stack.api(path, token=token)), 15, message="the next event in the rule's")
+        self.assertEqual(int(next(i for i in self.stack.api(path, token=token) if i["id"] == issue["id"])["count"]),
+                         old_count)
+
     def test_7_cron_keeps_a_heartbeat(self):
         version = self.stack.run_admin("version").strip()
         line = f"heartbeat: database reachable, schema version {version}"
