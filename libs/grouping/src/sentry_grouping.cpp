@@ -1050,8 +1050,8 @@ std::size_t GroupingMemo::Size() const {
   return entries_->map.size();
 }
 
-SentryGroupingResult GroupingMemo::Compute(const rapidjson::Value& event, const ProjectRules& rules,
-                                           std::uint64_t rules_id) {
+const SentryGroupingResult& GroupingMemo::Compute(const rapidjson::Value& event, const ProjectRules& rules,
+                                                  std::uint64_t rules_id) {
   detail::EventData data = detail::ParseEvent(event);
   MemoKey stable;
   data.HashStable(rules_id, stable.parts);
@@ -1076,17 +1076,14 @@ SentryGroupingResult GroupingMemo::Compute(const rapidjson::Value& event, const 
   detail::Grouper grouper(data, rules, options);
   SentryGroupingResult result = grouper.Run();
   if (map.size() + 2 > capacity_) map.clear();
-  if (!data.ReadWatched()) {
-    map[stable] = {false, result};
-    return result;
-  }
+  if (!data.ReadWatched()) return (map[stable] = {false, std::move(result)}).result;
   map[stable] = {true, {}};
   if (!watched) {
     watched.emplace();
     data.HashWatched(stable.parts, watched->parts);
   }
-  map[*watched] = {false, result};
-  return result;
+  // Elements of an unordered_map keep their address when it grows: the reference stays valid.
+  return (map[*watched] = {false, std::move(result)}).result;
 }
 
 }  // namespace rookery::grouping

@@ -107,9 +107,10 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   if (!event) {
     return DeadLetter{event.error()};
   }
-  const grouping::SentryGroupingResult sentry = memo != nullptr
-                                                    ? memo->Compute(document, project.rules, project.rules_id)
-                                                    : grouping::ComputeSentryGrouping(document, project.rules);
+  grouping::SentryGroupingResult computed;
+  const grouping::SentryGroupingResult& sentry =
+      memo != nullptr ? memo->Compute(document, project.rules, project.rules_id)
+                      : (computed = grouping::ComputeSentryGrouping(document, project.rules));
   processed.grouping.config = sentry.config;
   processed.grouping.hashes = sentry.hashes;
   if (sentry.title) processed.title_override = *sentry.title;

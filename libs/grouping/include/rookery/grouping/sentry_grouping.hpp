@@ -173,9 +173,10 @@ class GroupingMemo {
   GroupingMemo(const GroupingMemo&) = delete;
   GroupingMemo& operator=(const GroupingMemo&) = delete;
 
-  /// As ComputeSentryGrouping without details. `rules_id` names `rules`: it must differ for any
-  /// two rule sets used with one memo (e.g. a counter bumped whenever a project's rules change).
-  SentryGroupingResult Compute(const rapidjson::Value& event, const ProjectRules& rules, std::uint64_t rules_id);
+  /// As ComputeSentryGrouping without details; the result lives until the next call. `rules_id`
+  /// names `rules`: it must differ for any two rule sets used with one memo (e.g. a counter bumped
+  /// whenever a project's rules change).
+  const SentryGroupingResult& Compute(const rapidjson::Value& event, const ProjectRules& rules, std::uint64_t rules_id);
 
   std::uint64_t Hits() const { return hits_; }
   std::uint64_t Misses() const { return misses_; }
