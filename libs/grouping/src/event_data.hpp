@@ -27,7 +27,9 @@ class Watched {
  public:
   Watched() = default;
   explicit Watched(T value) : value_(std::move(value)) {}
-  /// For ParseEvent, which fills the field before grouping starts.
+  /// For ParseEvent, which fills the field before grouping starts; grouping must never call it
+  /// (the memo computes both keys before grouping runs, but a changed field would make the
+  /// remembered result wrong for the next event).
   T& Parsing() { return value_; }
 
  private:

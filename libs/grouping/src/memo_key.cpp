@@ -4,7 +4,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <array>
 #include <cstring>
+#include <random>
 
 #include "event_data.hpp"
 
@@ -19,9 +21,21 @@ static_assert(sizeof(ExceptionData) == 240, "ExceptionData changed: update HashS
 static_assert(sizeof(ThreadData) == 112, "ThreadData changed: update HashStable");
 static_assert(sizeof(EventData) == 520, "EventData changed: update HashStable and HashWatched");
 
+// Event contents come from anyone holding a DSN, and XXH3's default secret is public: with a
+// random secret per process nobody can make two events collide on purpose.
+const std::array<unsigned char, XXH3_SECRET_SIZE_MIN * 2>& ProcessSecret() {
+  static const auto secret = [] {
+    std::array<unsigned char, XXH3_SECRET_SIZE_MIN * 2> bytes{};
+    std::random_device random;
+    for (auto& byte : bytes) byte = static_cast<unsigned char>(random());
+    return bytes;
+  }();
+  return secret;
+}
+
 class KeyHasher {
  public:
-  KeyHasher() { XXH3_128bits_reset(&state_); }
+  KeyHasher() { XXH3_128bits_reset_withSecret(&state_, ProcessSecret().data(), ProcessSecret().size()); }
 
   void Bytes(const void* data, std::size_t size) { XXH3_128bits_update(&state_, data, size); }
   template <class T>
@@ -119,6 +133,8 @@ void EventData::HashStable(std::uint64_t seed, std::uint64_t out[2]) const {
   h.Opt(checksum);
   h.Opt(sdk_name);
   h.Opt(sdk_version);
+  // Emptiness, which IsEmpty tells without marking a read.
+  for (const Watched<OptStr>* text : {&transaction, &logger, &release}) h.Pod(IsEmpty(*text));
   h.Finish(out);
 }
 

@@ -1070,18 +1070,19 @@ const SentryGroupingResult& GroupingMemo::Compute(const rapidjson::Value& event,
     }
   }
   ++misses_;
-  // Until grouping first reads a watched field it sees only what the stable key covers, so
-  // whether it reads one at all is the same for every event with this key.
+  // Both keys before grouping runs (which sets in_app, categories, a rule's fingerprint). Until
+  // grouping first reads a watched field it sees only what the stable key covers, so whether it
+  // reads one at all is the same for every event with this key.
+  if (!watched) {
+    watched.emplace();
+    data.HashWatched(stable.parts, watched->parts);
+  }
   const SentryGroupingOptions options;
   detail::Grouper grouper(data, rules, options);
   SentryGroupingResult result = grouper.Run();
   if (map.size() + 2 > capacity_) map.clear();
   if (!data.ReadWatched()) return (map[stable] = {false, std::move(result)}).result;
   map[stable] = {true, {}};
-  if (!watched) {
-    watched.emplace();
-    data.HashWatched(stable.parts, watched->parts);
-  }
   // Elements of an unordered_map keep their address when it grows: the reference stays valid.
   return (map[*watched] = {false, std::move(result)}).result;
 }
