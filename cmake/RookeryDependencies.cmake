@@ -10,6 +10,8 @@ if(ROOKERY_BUILD_TESTS)
 endif()
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka rdkafka++)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+# libs/db's binary COPY talks to libpq directly (pqxx 6.4 sends COPY data only as text).
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(BROTLIDEC REQUIRED IMPORTED_TARGET libbrotlidec)
 pkg_check_modules(BROTLIENC REQUIRED IMPORTED_TARGET libbrotlienc)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)

@@ -15,6 +15,7 @@
 
 #include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
+#include "rookery/db/binary_copy.hpp"
 #include "rookery/db/event_payload.hpp"
 
 namespace rookery::worker {
@@ -99,17 +100,6 @@ void AppendCopyField(std::string& line, std::string_view text) {
   }
   line.append(text.data() + start, text.size() - start);
   line += '\t';
-}
-
-// The payload column: the event JSON compressed here, where the processing stage runs in
-// parallel with the database, and sent as COPY's hex bytea (migration 0011).
-bool AppendCompressedPayload(std::string& line, std::string_view json) {
-  thread_local std::string compressed;
-  if (!db::CompressEventPayload(json, compressed)) return false;
-  line += "\\\\x";  // the text `\\x`: COPY unescapes it to bytea's hex prefix `\x`
-  AppendHex(line, compressed);
-  line += '\t';
-  return true;
 }
 
 // Returns the issue that owns the event's primary hash, creating it if no issue does.
@@ -290,7 +280,7 @@ std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::v
 // land in the same batch). The new ones are COPYed straight into `events`, so each payload crosses
 // PostgreSQL once. An event a concurrent worker stores between the look-up and the COPY (a replay
 // racing its original) makes the COPY fail with a unique violation, which WriteBatch retries.
-std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events,
+std::vector<bool> InsertEvents(pqxx::dbtransaction& tx, const std::vector<const ProcessedEvent*>& events,
                                const std::vector<std::int64_t>& issue_of) {
   std::vector<std::int64_t> projects;
   std::vector<std::string> ids, days;
@@ -321,20 +311,16 @@ std::vector<bool> InsertEvents(pqxx::transaction_base& tx, const std::vector<con
   }
   if (order.empty()) return inserted;
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  // tablewriter, deprecated in pqxx 6.4 for its own escaping (unused here), is the only way it
-  // offers to send a line as is.
-  pqxx::tablewriter copy(tx, "events", kEventColumns.begin(), kEventColumns.end());
-#pragma GCC diagnostic pop
-  std::string line;
+  // Binary rows (RenderEventRow), each completed here with its issue id.
+  std::size_t size = 0;
+  for (std::size_t i : order) size += events[i]->copy_row.size() + 12;
+  std::string rows;
+  rows.reserve(size);
   for (std::size_t i : order) {
-    const ProcessedEvent& p = *events[i];
-    line.assign(p.copy_row);
-    line += std::to_string(issue_of[i]);
-    copy.write_raw_line(line);
+    rows += events[i]->copy_row;
+    db::BinaryRow(rows).Int64(issue_of[i]);
   }
-  copy.complete();
+  db::CopyBinary(tx, "events", kEventColumns, {rows});
   return inserted;
 }
 
@@ -413,7 +399,7 @@ void WriteTagDeltas(pqxx::transaction_base& tx, const TagDeltas& tags,
 // Stores a batch of events and everything they change, in the caller's transaction, with a fixed
 // number of statements whatever the batch size (plus one create per new issue). Only newly
 // inserted events count, so a replayed batch changes nothing.
-BatchResult WriteEvents(pqxx::transaction_base& tx, const std::vector<const ProcessedEvent*>& events) {
+BatchResult WriteEvents(pqxx::dbtransaction& tx, const std::vector<const ProcessedEvent*>& events) {
   BatchResult result;
   if (events.empty()) return result;
   std::set<std::int64_t> created;
@@ -565,30 +551,30 @@ void RenderEventRow(ProcessedEvent& processed) {
   const auto& raw = processed.raw;
   std::string& line = processed.copy_row;
   line.clear();
-  line.reserve(event.storable_json.size() + 512);
-  AppendCopyField(line, std::to_string(raw.project_id));
-  AppendCopyField(line, raw.event_id.ToUuidString());
-  AppendCopyField(line, EventDay(event.timestamp_ms));
-  AppendCopyField(line, Timestamp(raw.received_at_ms));
-  AppendCopyField(line, Timestamp(event.timestamp_ms));
+  line.reserve(event.storable_json.size() / 3 + 1024);
+  db::BinaryRow row(line);
+  row.Start(static_cast<std::int16_t>(kEventColumns.size()));
+  row.Int64(raw.project_id);
+  row.Bytes(raw.event_id.AsBytes());
+  row.DateOfMillis(event.timestamp_ms);
+  row.TimestampMillis(raw.received_at_ms);
+  row.TimestampMillis(event.timestamp_ms);
   for (const std::string* text : {&event.platform, &event.level, &event.title, &event.culprit, &event.environment,
                                   &event.release, &raw.sdk_name, &raw.sdk_version}) {
-    AppendCopyField(line, *text);
+    row.Bytes(*text);
   }
-  if (processed.client_ip.empty()) {
-    line += "\\N\t";
+  if (processed.client_ip.empty() || !row.Inet(processed.client_ip)) row.Null();
+  row.TextArray(processed.grouping.hashes);
+  thread_local std::string compressed;
+  if (db::CompressEventPayload(event.storable_json, compressed)) {
+    row.Null();  // data: only rows from before migration 0011 have it
+    row.Bytes(compressed);
   } else {
-    AppendCopyField(line, processed.client_ip);
+    row.Jsonb(event.storable_json);
+    row.Null();
   }
-  AppendCopyField(line, TextArray(processed.grouping.hashes));
-  const std::size_t before_payload = line.size();
-  line += "\\N\t";  // data: only rows from before migration 0011 have it
-  if (!AppendCompressedPayload(line, event.storable_json)) {
-    line.resize(before_payload);
-    AppendCopyField(line, event.storable_json);
-    line += "\\N\t";
-  }
-  AppendCopyField(line, TagsJson(processed));
+  row.Jsonb(TagsJson(processed));
+  // The issue id, last, is appended once the batch has resolved it (InsertEvents).
 }
 
 void PrepareStatements(pqxx::connection& connection) {
