@@ -225,11 +225,20 @@ ACCEPTED_BEFORE=$(relay_accepted)
 PEAK_START=$(date +%s.%N)
 read -r WRK_OK WRK_BAD _ < <(run_wrk "$RELAY_PORT" "$PEAK_SECONDS" "$CONNECTIONS")
 PEAK_END=$(date +%s.%N)
+# The stored count is sampled from the end of the load on, so that the drain is timed when it
+# happens and not only after the pause below (which alone used to add 1 s to every run's drain).
+# Each sample's time is taken after its query: never earlier than the count it reports.
+(while :; do n=$(stored) && printf '%s %s\n' "$(date +%s.%N)" "$n"; sleep 0.1; done) >"$WORK/stored.samples" 2>/dev/null &
+SAMPLER_PID=$!
+PIDS+=($!)
 sleep 1  # answers still in flight when wrk stopped are counted by the relay, and stored
 PEAK_ACCEPTED=$(($(relay_accepted) - ACCEPTED_BEFORE))
 ACCEPTED_RATE=$(awk -v n="$PEAK_ACCEPTED" -v a="$PEAK_START" -v b="$PEAK_END" 'BEGIN { printf "%.0f", n / (b - a) }')
 log "relay accepted $PEAK_ACCEPTED events ($WRK_OK 2xx and $WRK_BAD other answers seen by wrk); waiting until stored"
 PERSISTED_AT=$(wait_stored $((STORED_BEFORE + PEAK_ACCEPTED)))
+kill "$SAMPLER_PID" 2>/dev/null || true
+SAMPLED_AT=$(awk -v n=$((STORED_BEFORE + PEAK_ACCEPTED)) '$2 >= n { print $1; exit }' "$WORK/stored.samples")
+[ -z "$SAMPLED_AT" ] || PERSISTED_AT=$(awk -v a="$SAMPLED_AT" -v b="$PERSISTED_AT" 'BEGIN { print (a < b ? a : b) }')
 PERSISTED_RATE=$(awk -v n="$PEAK_ACCEPTED" -v a="$PEAK_START" -v b="$PERSISTED_AT" 'BEGIN { printf "%.0f", n / (b - a) }')
 DRAIN=$(awk -v a="$PEAK_END" -v b="$PERSISTED_AT" 'BEGIN { printf "%.1f", b - a }')
 log "persisted $PERSISTED_RATE events/s (the backlog drained $DRAIN s after the load stopped)"

@@ -514,6 +514,13 @@ class Stack:
                              capture_output=True, text=True, timeout=30, check=True).stdout
         return int(out.strip())
 
+    def kafka_ends(self):
+        """Each partition's high watermark: {partition: offset}."""
+        out = subprocess.run(self.kafka_prefix() + [kafka_tool(), "ends", "--brokers", self.local_brokers, "--topic",
+                                                    self.topic],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        return {int(p): int(o) for p, o in (line.split() for line in out.splitlines() if line.strip())}
+
     def kafka_produce(self, key, value, header=None):
         """Produces one raw message to the topic, bypassing the relay (poison messages)."""
         value_file = os.path.join(self.dir, "produce.value")

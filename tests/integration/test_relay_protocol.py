@@ -3,6 +3,7 @@ encodings, self-authenticating envelopes. Each event is followed to the API, so 
 stored with the right content, not just answered 200."""
 
 import base64
+import concurrent.futures
 import json
 import signal
 import time
@@ -117,6 +118,38 @@ class RelayProtocolTest(StackTestCase):
     def store(self, project_id, key, message="quota probe", headers=None):
         return self.stack.relay_post(f"/api/{project_id}/store/", json.dumps({"message": message}).encode(),
                                      {**self.stack.auth_header(key), **(headers or {})})
+
+    def test_events_arriving_together_share_a_partition_and_spread_over_time(self):
+        # The relay sends each 5 ms slice of events to one partition (ROOKERY_KAFKA_PARTITION_SLICE_MS):
+        # batches of many events instead of one per partition, and over a second every partition
+        # gets its share. Events keyed by id alone would spread a burst over most partitions.
+        self.assertEqual(self.store(self.stack.project_id, self.stack.public_key, "slice warm-up").status, 200)
+        time.sleep(1.5)  # the relay learns the topic's partition count from its next metadata probe
+
+        def moved(before):
+            after = self.stack.kafka_ends()
+            return {p: after[p] - before.get(p, 0) for p in after if after[p] != before.get(p, 0)}
+        before = self.stack.kafka_ends()
+        self.assertGreaterEqual(len(before), 16)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+            statuses = list(pool.map(lambda n: self.store(self.stack.project_id, self.stack.public_key,
+                                                          f"burst {n}").status, range(64)))
+        self.assertEqual(statuses, [200] * 64)
+        burst = moved(before)
+        self.assertEqual(sum(burst.values()), 64)
+        # By key, 64 events would reach about 40 of 64 partitions; in slices, one per 5 ms.
+        self.assertLessEqual(len(burst), 16, burst)
+
+        before = self.stack.kafka_ends()
+        deadline = time.monotonic() + 1.0
+        sent = 0
+        while time.monotonic() < deadline:
+            self.assertEqual(self.store(self.stack.project_id, self.stack.public_key, f"spread {sent}").status, 200)
+            sent += 1
+            time.sleep(0.02)
+        spread = moved(before)
+        self.assertEqual(sum(spread.values()), sent)
+        self.assertGreaterEqual(len(spread), min(sent, len(before)) // 3, spread)
 
     def test_disabling_a_key_takes_effect_within_two_seconds(self):
         _, key, project_id = self.new_project("disable")

@@ -43,12 +43,15 @@ constexpr int kPollSliceMs = 100;
 
 constexpr std::string_view kUsage = R"(Usage:
   rookery-kafka-tool count  --brokers B --topic T [--timeout-ms MS]
+  rookery-kafka-tool ends   --brokers B --topic T [--timeout-ms MS]
   rookery-kafka-tool replay --brokers B --topic T [--limit N] [--timeout-ms MS]
   rookery-kafka-tool produce --brokers B --topic T --key K (--value V | --value-file F) [--header NAME=VALUE]
                              [--timeout-ms MS]
 
 count   Print the number of messages the topic holds: the sum over all
         partitions of (high watermark - low watermark).
+ends    Print each partition's high watermark, one "PARTITION OFFSET" line each:
+        which partitions the messages produced in between went to.
 replay  Read every message currently in the topic (all partitions from the
         beginning up to the high watermark captured at start; no consumer
         group, no commits) and produce it again to the same topic and
@@ -71,7 +74,7 @@ struct ToolError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Command { kCount, kReplay, kProduce };
+enum class Command { kCount, kEnds, kReplay, kProduce };
 
 struct Options {
   Command command = Command::kCount;
@@ -104,7 +107,9 @@ Options ParseOptions(int argc, char** argv) {
     options.help = true;
     return options;
   }
-  if (command == "count") {
+  if (command == "ends") {
+    options.command = Command::kEnds;
+  } else if (command == "count") {
     options.command = Command::kCount;
   } else if (command == "replay") {
     options.command = Command::kReplay;
@@ -313,6 +318,15 @@ int RunCount(const Options& options) {
     total += range.high - range.low;
   }
   std::cout << total << std::endl;
+  return 0;
+}
+
+int RunEnds(const Options& options) {
+  KafkaPtr rk = MakeClient(RD_KAFKA_CONSUMER, options, {});
+  for (const auto& range : FetchRanges(rk.get(), options)) {
+    std::cout << range.partition << ' ' << range.high << '\n';
+  }
+  std::cout << std::flush;
   return 0;
 }
 
@@ -585,6 +599,7 @@ int main(int argc, char** argv) {
   try {
     switch (options.command) {
       case tool::Command::kCount: return tool::RunCount(options);
+      case tool::Command::kEnds: return tool::RunEnds(options);
       case tool::Command::kReplay: return tool::RunReplay(options);
       case tool::Command::kProduce: return tool::RunProduce(options);
     }

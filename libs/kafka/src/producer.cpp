@@ -40,8 +40,21 @@ class Producer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::Ev
   std::atomic<bool>& fatal_;
 };
 
+namespace {
+
+// splitmix64's finalizer: consecutive slices land on unrelated partitions, so a consumer that owns
+// one range of partitions gets data as often as one that owns another.
+std::uint64_t Mix(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
-    : callbacks_(std::make_unique<Callbacks>(fatal_)) {
+    : callbacks_(std::make_unique<Callbacks>(fatal_)), partition_slice_ms_(options.partition_slice.count()) {
   auto conf = internal::BuildConf(
       {
           // Exactly-once, in-order delivery per partition; implies acks=all and unlimited retries.
@@ -84,6 +97,12 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
       const std::unique_ptr<RdKafka::Metadata> owned(metadata);
       if (rc == RdKafka::ERR_NO_ERROR) {
         if (unreachable_since_ms_.exchange(0) != 0) spdlog::info("kafka brokers reachable again");
+        std::lock_guard lock(partitions_mutex_);
+        for (const RdKafka::TopicMetadata* topic : *owned->topics()) {
+          if (topic->err() == RdKafka::ERR_NO_ERROR && !topic->partitions()->empty()) {
+            partition_counts_[topic->topic()] = static_cast<std::int32_t>(topic->partitions()->size());
+          }
+        }
       } else {
         std::int64_t expected = 0;
         if (unreachable_since_ms_.compare_exchange_strong(expected, NowMillis())) {
@@ -96,6 +115,22 @@ Producer::Producer(const KafkaConfig& config, const ProducerOptions& options)
       }
     }
   });
+}
+
+std::int32_t Producer::PartitionFor(const std::string& topic) {
+  if (partition_slice_ms_ <= 0) return RdKafka::Topic::PARTITION_UA;
+  std::int32_t count = 0;
+  {
+    std::lock_guard lock(partitions_mutex_);
+    if (const auto it = partition_counts_.find(topic); it != partition_counts_.end()) count = it->second;
+  }
+  // Until the first metadata round trip has seen the topic: by the key, as librdkafka does.
+  if (count <= 0) return RdKafka::Topic::PARTITION_UA;
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  return static_cast<std::int32_t>(Mix(static_cast<std::uint64_t>(now_ms / partition_slice_ms_)) %
+                                   static_cast<std::uint64_t>(count));
 }
 
 std::chrono::milliseconds Producer::UnreachableFor() const {
@@ -141,7 +176,7 @@ SendStatus Producer::Produce(const std::string& topic, std::string_view key, cha
     kafka_headers->add(name, header_value);
   }
   auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
-  const RdKafka::ErrorCode rc = producer_->produce(topic, RdKafka::Topic::PARTITION_UA, flags, value, size, key.data(),
+  const RdKafka::ErrorCode rc = producer_->produce(topic, PartitionFor(topic), flags, value, size, key.data(),
                                                    key.size(), 0, kafka_headers.get(), callback.get());
   if (rc == RdKafka::ERR_NO_ERROR) {
     // librdkafka owns the headers and will hand the callback back in dr_cb.

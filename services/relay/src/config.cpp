@@ -42,6 +42,7 @@ RelayConfig RelayConfigFromEnv() {
   config.kafka = kafka::KafkaConfigFromEnv();
   config.topic = kafka::RawEventsTopicFromEnv();
   config.producer.linger = std::chrono::milliseconds(EnvInt("ROOKERY_KAFKA_LINGER_MS", 5, 0, 10000));
+  config.producer.partition_slice = std::chrono::milliseconds(EnvInt("ROOKERY_KAFKA_PARTITION_SLICE_MS", 5, 0, 10000));
   config.producer.delivery_timeout =
       std::chrono::milliseconds(EnvInt("ROOKERY_KAFKA_DELIVERY_TIMEOUT_MS", 30000, 1000, 600000));
   config.producer.max_queued_messages =
