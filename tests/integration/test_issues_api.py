@@ -99,6 +99,16 @@ class IssuesApiTest(StackTestCase):
         self.stack.sql(f"INSERT INTO issue_tag_deltas SELECT project_id, id, '{{{key}}}', '{{{value}}}', '{{{count}}}', "
                        f"'{{1700000000000}}', '{{1700000000000}}' FROM issues WHERE id = {issue_id}")
 
+    def settle_folds(self, word):
+        """After a batch the worker folds once more when it goes idle, then not again until the next
+        batch: waits for that fold (it sums a sentinel delta), so that deltas the test adds next
+        stay pending until the test's own step folds or moves them."""
+        sentinel = self.send(f"{word} sentinel")
+        self.wait_stored(sentinel)
+        issue = self.issue_of(sentinel)
+        self.add_pending_tag_delta(issue, "sentinel", "folded", 1)
+        wait_for(lambda: self.pending_tag_deltas(issue) == [], 20, message="the worker's idle fold")
+
     def pending_tag_deltas(self, *issue_ids):
         return self.stack.sql(f"SELECT issue_id, \"values\"[1], counts[1] FROM issue_tag_deltas "
                               f"WHERE issue_id IN ({', '.join(map(str, issue_ids))}) ORDER BY 1, 2")
@@ -371,6 +381,7 @@ class IssuesApiTest(StackTestCase):
         self.wait_stored(*b_ids)
         c_ids = [self.send(f"{word} third")]
         self.wait_stored(*c_ids)
+        self.settle_folds(word)
         a, b, c = self.issue_of(a_ids[0]), self.issue_of(b_ids[0]), self.issue_of(c_ids[0])
         before = {key: self.stack.sql(f"SELECT key, value, sum(times_seen) FROM issue_tag_values WHERE issue_id IN "
                                       f"({a}, {b}, {c}) GROUP BY key, value ORDER BY key, value")

@@ -68,7 +68,7 @@ TEST_CASE("binary COPY fields in PostgreSQL's wire forms", "[unit][db]") {
   CHECK(Field([](BinaryRow& r) {
           r.TextArray({"ab", "c"});
         }) ==
-        "0000001b"
+        "0000001f"
         "00000001"
         "00000000"
         "00000019"
