@@ -12,6 +12,10 @@ WorkerConfig WorkerConfigFromEnv() {
   // backlog of ~10,000 messages held in memory, more than the worker's own batch, and it doubled
   // peak RSS in bench/worker. 32 MB still keeps several batches ahead. Operators may override.
   config.kafka.params.try_emplace("queued.max.messages.kbytes", "32768");
+  // On top of that queue, one fetch response may be in flight, 50 MB by default: bounded to 16 MB
+  // (still ~2,700 events of 6 KB; a larger single message is returned anyway) so that the queue
+  // and the response together stay well under the 150 MB a worker is allowed.
+  config.kafka.params.try_emplace("fetch.max.bytes", "16777216");
   config.topic = kafka::RawEventsTopicFromEnv();
   config.consumer.group_id = EnvString("ROOKERY_WORKER_GROUP", "rookery-worker");
   config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 500, 1, 100000));
