@@ -197,9 +197,11 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
   if (writer_failure) std::rethrow_exception(writer_failure);
 
   consumer.Close();
-  spdlog::info("worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={}",
-               totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
-               consumer.Stats().offset_resets);
+  spdlog::info(
+      "worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={} "
+      "grouping_memo_hits={} grouping_memo_misses={}",
+      totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
+      consumer.Stats().offset_resets, grouping_memo_.Hits(), grouping_memo_.Misses());
   return 0;
 }
 
