@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <array>
 #include <pqxx/except>
 #include <pqxx/largeobject>
@@ -139,7 +140,7 @@ void BinaryRow::Jsonb(std::string_view json) {
 }
 
 void CopyBinary(pqxx::dbtransaction& tx, std::string_view table, const std::vector<std::string>& columns,
-                const std::vector<std::string_view>& rows) {
+                const std::vector<std::string_view>& pieces) {
   PGconn* connection = RawConnection::Of(tx);
   std::string query = "COPY " + std::string(table) + " (";
   for (std::size_t i = 0; i < columns.size(); ++i) query += (i > 0 ? ", " : "") + columns[i];
@@ -150,8 +151,13 @@ void CopyBinary(pqxx::dbtransaction& tx, std::string_view table, const std::vect
   // Signature, flags, header extension length; no trailer: the end of the COPY data ends it.
   static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
   bool sent = PQputCopyData(connection, kHeader, sizeof(kHeader) - 1) == 1;
-  for (std::size_t i = 0; sent && i < rows.size(); ++i) {
-    sent = PQputCopyData(connection, rows[i].data(), static_cast<int>(rows[i].size())) == 1;
+  // Bounded messages: the server refuses a CopyData message over 1 GB, and libpq's length is an int.
+  constexpr std::size_t kMaxMessage = 1 << 20;
+  for (std::size_t i = 0; sent && i < pieces.size(); ++i) {
+    for (std::size_t at = 0; sent && at < pieces[i].size(); at += kMaxMessage) {
+      const std::size_t size = std::min(kMaxMessage, pieces[i].size() - at);
+      sent = PQputCopyData(connection, pieces[i].data() + at, static_cast<int>(size)) == 1;
+    }
   }
   if (PQputCopyEnd(connection, sent ? nullptr : "client failed to send the rows") != 1) {
     Throw(connection, nullptr, query);

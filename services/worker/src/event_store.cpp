@@ -311,16 +311,18 @@ std::vector<bool> InsertEvents(pqxx::dbtransaction& tx, const std::vector<const 
   }
   if (order.empty()) return inserted;
 
-  // Binary rows (RenderEventRow), each completed here with its issue id.
-  std::size_t size = 0;
-  for (std::size_t i : order) size += events[i]->copy_row.size() + 12;
-  std::string rows;
-  rows.reserve(size);
-  for (std::size_t i : order) {
-    rows += events[i]->copy_row;
-    db::BinaryRow(rows).Int64(issue_of[i]);
+  // Binary rows (RenderEventRow), each followed by its issue id field, sent piece by piece.
+  constexpr std::size_t kIssueIdField = 12;  // length and 8 bytes
+  std::string issue_ids;
+  issue_ids.reserve(order.size() * kIssueIdField);
+  for (std::size_t i : order) db::BinaryRow(issue_ids).Int64(issue_of[i]);
+  std::vector<std::string_view> pieces;
+  pieces.reserve(order.size() * 2);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    pieces.emplace_back(events[order[k]]->copy_row);
+    pieces.emplace_back(issue_ids.data() + k * kIssueIdField, kIssueIdField);
   }
-  db::CopyBinary(tx, "events", kEventColumns, {rows});
+  db::CopyBinary(tx, "events", kEventColumns, pieces);
   return inserted;
 }
 

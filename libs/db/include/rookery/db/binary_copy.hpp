@@ -41,10 +41,11 @@ class BinaryRow {
   std::string& out_;
 };
 
-/// Sends `rows` (each a whole tuple from BinaryRow) into `table`'s `columns` within `tx`. Throws
+/// Sends `pieces` (tuples from BinaryRow, whole or in parts, in order) into `table`'s `columns`
+/// within `tx`, each as COPY data messages of at most 1 MB. Throws
 /// pqxx's exception for the server's SQLSTATE (data_exception, unique_violation, ...), as a
 /// statement run through pqxx would.
 void CopyBinary(pqxx::dbtransaction& tx, std::string_view table, const std::vector<std::string>& columns,
-                const std::vector<std::string_view>& rows);
+                const std::vector<std::string_view>& pieces);
 
 }  // namespace rookery::db

@@ -32,7 +32,7 @@ struct ProducerOptions {
   int max_message_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds probe_interval{1000};  // how often broker reachability is checked
   // Messages of one such slice of time go to one partition (the slices' partitions follow a hash
-  // of the slice number, so every partition gets its share within a second); 0: by the key's
+  // of the slice number, so over a few seconds every partition gets an even share); 0: by the key's
   // hash. One partition per slice makes batches of many messages instead of one message per
   // partition: fewer, larger produce requests and fetches, better compression.
   std::chrono::milliseconds partition_slice{0};
