@@ -124,7 +124,7 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   // A project that scrubs IP addresses stores none, not even the one the relay saw.
   const bool keep_ip = !project.scrubbing.scrub_ip_addresses && IsIpAddress(raw->client_ip);
   processed.client_ip = keep_ip ? raw->client_ip : std::string();
-  raw->body.clear();  // the storable copy lives in event.storable_json
+  std::string().swap(raw->body);  // freed, not only emptied: the storable copy lives in event.storable_json
   processed.raw = std::move(*raw);
   return processed;
 }
