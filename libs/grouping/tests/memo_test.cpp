@@ -1,42 +1,43 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <rapidjson/document.h>
 
 #include "rookery/grouping/sentry_grouping.hpp"
+#include "test_support.hpp"
 
 namespace grouping = rookery::grouping;
+using grouping::testing::FixtureRules;
+using grouping::testing::ParseJson;
+using grouping::testing::ReadFile;
+using grouping::testing::Rules;
 
 namespace {
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+void SetString(rapidjson::Document& event, rapidjson::Value& object, const char* key, const std::string& value) {
+  if (!object.IsObject()) return;
+  auto& alloc = event.GetAllocator();
+  if (object.HasMember(key)) {
+    object[key].SetString(value.c_str(), alloc);
+  } else {
+    object.AddMember(rapidjson::Value(key, alloc), rapidjson::Value(value.c_str(), alloc), alloc);
+  }
 }
 
-rapidjson::Document ParseJson(const std::string& json) {
-  rapidjson::Document document;
-  document.Parse(json.c_str());
-  REQUIRE_FALSE(document.HasParseError());
-  return document;
-}
-
-grouping::ProjectRules Rules(const std::string& fingerprinting, const std::string& enhancements = "") {
-  grouping::ProjectRules rules;
-  auto fingerprint_rules = grouping::ParseFingerprintRules(fingerprinting);
-  REQUIRE(fingerprint_rules.has_value());
-  rules.fingerprinting = *fingerprint_rules;
-  auto stacktrace_rules = grouping::ParseStacktraceRules(enhancements);
-  REQUIRE(stacktrace_rules.has_value());
-  rules.enhancements = *stacktrace_rules;
-  return rules;
+// Each exception object of the event, in any of the shapes SDKs send (`{"values": [...]}`, a list).
+template <class F>
+void ForEachException(rapidjson::Document& event, F&& visit) {
+  if (!event.HasMember("exception")) return;
+  rapidjson::Value& exception = event["exception"];
+  rapidjson::Value* values = &exception;
+  if (exception.IsObject() && exception.HasMember("values")) values = &exception["values"];
+  if (!values->IsArray()) return;
+  for (auto& item : values->GetArray()) {
+    if (item.IsObject()) visit(item);
+  }
 }
 
 // What the worker keeps of a result: it must be the same through the memo as computed afresh.
@@ -53,25 +54,11 @@ void ChangeWatchedFields(rapidjson::Document& event, int n) {
   auto& alloc = event.GetAllocator();
   const std::string text = "changed " + std::to_string(n) + " for user " + std::to_string(1000 + n);
   const auto set = [&](rapidjson::Value& object, const char* key, const std::string& value) {
-    if (!object.IsObject()) return;
-    rapidjson::Value name(key, alloc);
-    rapidjson::Value copy(value.c_str(), alloc);
-    if (object.HasMember(key)) {
-      object[key] = copy;
-    } else {
-      object.AddMember(name, copy, alloc);
-    }
+    SetString(event, object, key, value);
   };
-  if (event.HasMember("exception")) {
-    rapidjson::Value& exception = event["exception"];
-    rapidjson::Value* values = &exception;
-    if (exception.IsObject() && exception.HasMember("values")) values = &exception["values"];
-    if (values->IsArray()) {
-      for (auto& item : values->GetArray()) {
-        if (item.IsObject() && item.HasMember("value")) set(item, "value", text);
-      }
-    }
-  }
+  ForEachException(event, [&](rapidjson::Value& item) {
+    if (item.HasMember("value")) set(item, "value", text);
+  });
   if (event.HasMember("logentry") && event["logentry"].IsObject()) set(event["logentry"], "formatted", text);
   if (event.HasMember("message") && event["message"].IsString()) set(event, "message", text);
   set(event, "transaction", "/route/" + std::to_string(n));
@@ -98,11 +85,7 @@ void ChangeStableField(rapidjson::Document& event, int change) {
   static const char* const kFrameKeys[] = {"function", "module", "filename", "context_line", "abs_path", "lineno"};
   const std::string suffix = std::to_string(change);
   const auto set_string = [&](rapidjson::Value& object, const char* key, const std::string& value) {
-    if (object.HasMember(key)) {
-      object[key].SetString(value.c_str(), alloc);
-    } else {
-      object.AddMember(rapidjson::Value(key, alloc), rapidjson::Value(value.c_str(), alloc), alloc);
-    }
+    SetString(event, object, key, value);
   };
   const auto change_frames = [&](rapidjson::Value& stacktrace) {
     if (!stacktrace.IsObject() || !stacktrace.HasMember("frames") || !stacktrace["frames"].IsArray()) return;
@@ -121,18 +104,10 @@ void ChangeStableField(rapidjson::Document& event, int change) {
       frame.AddMember("in_app", rapidjson::Value(!in_app), alloc);
     }
   };
-  if (event.HasMember("exception")) {
-    rapidjson::Value& exception = event["exception"];
-    rapidjson::Value* values = &exception;
-    if (exception.IsObject() && exception.HasMember("values")) values = &exception["values"];
-    if (values->IsArray()) {
-      for (auto& item : values->GetArray()) {
-        if (!item.IsObject()) continue;
-        if (item.HasMember("stacktrace")) change_frames(item["stacktrace"]);
-        if (change % 8 == 7 && item.HasMember("type")) set_string(item, "type", "Type" + suffix);
-      }
-    }
-  }
+  ForEachException(event, [&](rapidjson::Value& item) {
+    if (item.HasMember("stacktrace")) change_frames(item["stacktrace"]);
+    if (change % 8 == 7 && item.HasMember("type")) set_string(item, "type", "Type" + suffix);
+  });
   if (event.HasMember("stacktrace")) change_frames(event["stacktrace"]);
   if (change % 8 == 7 && event.HasMember("logentry") && event["logentry"].IsObject() &&
       event["logentry"].HasMember("message")) {
@@ -147,14 +122,8 @@ TEST_CASE("the memo gives what grouping afresh gives, for every fixture and its 
   std::vector<std::pair<std::string, grouping::ProjectRules>> cases;
   for (const auto& entry : std::filesystem::directory_iterator(ROOKERY_GROUPING_TEST_FIXTURES)) {
     if (entry.path().extension() != ".json") continue;
-    const rapidjson::Document fixture = ParseJson(ReadFile(entry.path()));
-    grouping::ProjectRules rules;
-    if (fixture.HasMember("project_rules")) {
-      const auto& project = fixture["project_rules"];
-      rules = Rules(project.HasMember("fingerprinting") ? project["fingerprinting"].GetString() : "",
-                    project.HasMember("enhancements") ? project["enhancements"].GetString() : "");
-    }
-    cases.emplace_back(ReadFile(entry.path()), rules);
+    const std::string json = ReadFile(entry.path());
+    cases.emplace_back(json, FixtureRules(ParseJson(json)));
   }
   REQUIRE(cases.size() >= 10);
   // Rules that read each watched field, on a Python event with an in-app stack.

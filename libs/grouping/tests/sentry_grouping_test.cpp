@@ -2,25 +2,20 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <rapidjson/document.h>
 
 #include "rookery/grouping/sentry_grouping.hpp"
+#include "test_support.hpp"
 
 namespace grouping = rookery::grouping;
+using grouping::testing::FixtureRules;
+using grouping::testing::ParseJson;
+using grouping::testing::ReadFile;
 
 namespace {
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 grouping::SentryGroupingResult Group(const std::string& json, const grouping::ProjectRules& rules = {}) {
   rapidjson::Document event;
@@ -51,23 +46,8 @@ TEST_CASE("hand-derived fixtures in tests/fixtures/grouping", "[unit][grouping][
   REQUIRE(files.size() >= 10);
   for (const auto& file : files) {
     DYNAMIC_SECTION(file.filename().string()) {
-      rapidjson::Document fixture;
-      fixture.Parse(ReadFile(file).c_str());
-      REQUIRE_FALSE(fixture.HasParseError());
-      grouping::ProjectRules rules;
-      if (fixture.HasMember("project_rules")) {
-        const auto& project = fixture["project_rules"];
-        if (project.HasMember("fingerprinting")) {
-          auto parsed = grouping::ParseFingerprintRules(project["fingerprinting"].GetString());
-          REQUIRE(parsed.has_value());
-          rules.fingerprinting = *parsed;
-        }
-        if (project.HasMember("enhancements")) {
-          auto parsed = grouping::ParseStacktraceRules(project["enhancements"].GetString());
-          REQUIRE(parsed.has_value());
-          rules.enhancements = *parsed;
-        }
-      }
+      const rapidjson::Document fixture = ParseJson(ReadFile(file));
+      const grouping::ProjectRules rules = FixtureRules(fixture);
       const auto result = grouping::ComputeSentryGrouping(fixture["event"], rules, {.collect_details = true});
       std::vector<std::string> expected;
       for (const auto& hash : fixture["expected"]["hashes"].GetArray()) expected.emplace_back(hash.GetString());
