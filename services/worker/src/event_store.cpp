@@ -13,7 +13,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "rookery/core/strings.hpp"
 #include "rookery/core/time.hpp"
 #include "rookery/db/binary_copy.hpp"
 #include "rookery/db/event_payload.hpp"

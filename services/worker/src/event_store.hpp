@@ -41,7 +41,7 @@ struct BatchResult {
   bool tag_deltas_left = false;       // more were pending than one fold takes
 };
 
-/// Renders the event's row for the COPY into `events` (text format, every column but the issue id,
+/// Renders the event's row for the COPY into `events` (binary format, every column but the issue id,
 /// which is known only once the batch's issues are found) into `processed.copy_row`. The pipeline
 /// calls it on the consuming thread so the writer, which the database waits on, only appends the
 /// issue id; WriteBatch renders rows still missing.
