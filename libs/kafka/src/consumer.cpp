@@ -1,10 +1,14 @@
 #include "rookery/kafka/consumer.hpp"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "rookery/core/env.hpp"
 
@@ -45,24 +49,127 @@ bool IsOffsetResetLoss(std::string_view facility, std::string_view message) {
          message.find("no previously committed offset") == std::string_view::npos;
 }
 
+// librdkafka 2.0 stops fetching once its prefetch queue holds queued.max.messages.kbytes, and
+// looks again only when the leaders' broker threads next wake up: on a response, on a request
+// queued for them, or after a second (hard-coded until fetch.queue.backoff.ms in 2.2). A worker
+// drains a few MB well within that second and then sat idle, so the queue had to hold a whole
+// second of events: 32 MB, most of a worker's RSS. Once the queue has been seen near its limit
+// and has drained below half, the refiller queues a request on those threads (a ListOffsets of
+// the assignment, one per leader, which changes nothing) so that they fetch again at once.
+class Consumer::PrefetchRefiller {
+ public:
+  PrefetchRefiller(rd_kafka_t* handle, std::int64_t limit_bytes, std::atomic<std::uint64_t>& refills)
+      : handle_(handle), queue_(rd_kafka_queue_get_consumer(handle)), limit_bytes_(limit_bytes), refills_(refills) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PrefetchRefiller() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wanted_changed_.notify_one();
+    thread_.join();
+    if (assignment_ != nullptr) rd_kafka_topic_partition_list_destroy(assignment_);
+    rd_kafka_queue_destroy(queue_);
+  }
+  PrefetchRefiller(const PrefetchRefiller&) = delete;
+  PrefetchRefiller& operator=(const PrefetchRefiller&) = delete;
+
+  /// On the consuming thread, after each message taken from the queue.
+  void Consumed(std::size_t message_bytes) {
+    // The queue is counted in messages: their mean size turns that into bytes.
+    mean_bytes_ += (static_cast<double>(message_bytes) - mean_bytes_) / (mean_bytes_ == 0 ? 1 : 64);
+    const double queued = static_cast<double>(rd_kafka_queue_length(queue_)) * mean_bytes_;
+    if (queued >= static_cast<double>(limit_bytes_) * 3 / 4) {
+      seen_full_ = true;
+    } else if (seen_full_ && queued < static_cast<double>(limit_bytes_) / 2) {
+      seen_full_ = false;
+      {
+        std::lock_guard lock(mutex_);
+        wanted_ = true;
+      }
+      wanted_changed_.notify_one();
+    }
+  }
+
+  void Assigned(const std::vector<RdKafka::TopicPartition*>& partitions) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+    for (const RdKafka::TopicPartition* partition : partitions) {
+      // Asking for the latest offset: the answer is not used, only the request's delivery.
+      rd_kafka_topic_partition_list_add(list, partition->topic().c_str(), partition->partition())->offset =
+          RD_KAFKA_OFFSET_END;
+    }
+    std::lock_guard lock(mutex_);
+    if (assignment_ != nullptr) rd_kafka_topic_partition_list_destroy(assignment_);
+    assignment_ = list;
+  }
+
+  void Revoked() {
+    std::lock_guard lock(mutex_);
+    if (assignment_ != nullptr) rd_kafka_topic_partition_list_destroy(assignment_);
+    assignment_ = nullptr;
+    seen_full_ = false;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wanted_changed_.wait(lock, [this] { return wanted_ || stop_; });
+      if (stop_) return;
+      wanted_ = false;
+      if (assignment_ == nullptr) continue;
+      rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_copy(assignment_);
+      lock.unlock();
+      if (const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(handle_, partitions, kRequestTimeoutMs)) {
+        // Harmless: the broker threads still wake up on their own within a second.
+        spdlog::debug("kafka: prefetch refill request failed: {}", rd_kafka_err2str(err));
+      }
+      rd_kafka_topic_partition_list_destroy(partitions);
+      refills_.fetch_add(1);
+      lock.lock();
+    }
+  }
+
+  static constexpr int kRequestTimeoutMs = 1000;
+  rd_kafka_t* handle_;
+  rd_kafka_queue_t* queue_;
+  const std::int64_t limit_bytes_;
+  // Consuming thread only.
+  double mean_bytes_ = 0;
+  bool seen_full_ = false;
+  std::mutex mutex_;
+  std::condition_variable wanted_changed_;
+  bool wanted_ = false;
+  bool stop_ = false;
+  rd_kafka_topic_partition_list_t* assignment_ = nullptr;
+  std::atomic<std::uint64_t>& refills_;
+  std::thread thread_;
+};
+
 class Consumer::Callbacks : public RdKafka::RebalanceCb, public RdKafka::EventCb {
  public:
   explicit Callbacks(std::function<void()> before_revoke) : before_revoke_(std::move(before_revoke)) {}
 
   std::atomic<std::uint64_t> offset_resets{0};
+  std::atomic<std::uint64_t> prefetch_refills{0};  // outlives the refiller, for the final count
+  PrefetchRefiller* refiller = nullptr;
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       spdlog::info("kafka: assigned {} partitions", partitions.size());
       consumer->assign(partitions);
+      if (refiller != nullptr) refiller->Assigned(partitions);
     } else if (err == RdKafka::ERR__REVOKE_PARTITIONS) {
       spdlog::info("kafka: revoked {} partitions{}", partitions.size(),
                    consumer->assignment_lost() ? " (assignment lost)" : "");
       if (before_revoke_) before_revoke_();
+      if (refiller != nullptr) refiller->Revoked();
       consumer->unassign();
     } else {
       spdlog::warn("kafka rebalance error: {}", RdKafka::err2str(err));
+      if (refiller != nullptr) refiller->Revoked();
       consumer->unassign();
     }
   }
@@ -108,9 +215,16 @@ Consumer::Consumer(const KafkaConfig& config, const ConsumerOptions& options, co
       conf->set("event_cb", static_cast<RdKafka::EventCb*>(callbacks_.get()), error) != RdKafka::Conf::CONF_OK) {
     throw ConfigError("kafka consumer callbacks: " + error);
   }
+  std::string queue_kbytes;
+  conf->get("queued.max.messages.kbytes", queue_kbytes);
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (!consumer_) {
     throw ConfigError("kafka consumer: " + error);
+  }
+  if (options.refill_prefetch) {
+    refiller_ = std::make_unique<PrefetchRefiller>(consumer_->c_ptr(), std::stoll(queue_kbytes) * 1024,
+                                                   callbacks_->prefetch_refills);
+    callbacks_->refiller = refiller_.get();
   }
   if (auto rc = consumer_->subscribe(topics); rc != RdKafka::ERR_NO_ERROR) {
     throw ConfigError("kafka subscribe: " + RdKafka::err2str(rc));
@@ -131,7 +245,10 @@ std::vector<Record> Consumer::ConsumeBatch(std::size_t max_records, std::chrono:
     std::unique_ptr<RdKafka::Message> message(consumer_->consume(static_cast<int>(remaining.count())));
     if (!message) break;
     switch (message->err()) {
-      case RdKafka::ERR_NO_ERROR: records.emplace_back(std::move(message)); break;
+      case RdKafka::ERR_NO_ERROR:
+        if (refiller_) refiller_->Consumed(message->len());
+        records.emplace_back(std::move(message));
+        break;
       case RdKafka::ERR__TIMED_OUT: return records;
       case RdKafka::ERR__AUTO_OFFSET_RESET:
         callbacks_->offset_resets.fetch_add(1);
@@ -172,12 +289,15 @@ bool Consumer::Commit(const NextOffsets& next_offsets) {
 }
 
 ConsumeStats Consumer::Stats() const {
-  return ConsumeStats{callbacks_->offset_resets.load()};
+  return ConsumeStats{callbacks_->offset_resets.load(), callbacks_->prefetch_refills.load()};
 }
 
 void Consumer::Close() {
   if (closed_ || !consumer_) return;
   closed_ = true;
+  // No refill request may race the group leave (the callbacks stop using it: nothing is assigned).
+  callbacks_->refiller = nullptr;
+  refiller_.reset();
   consumer_->close();
 }
 

@@ -8,14 +8,16 @@ WorkerConfig WorkerConfigFromEnv() {
   WorkerConfig config;
   config.database = db::DatabaseConfigFromEnv();
   config.kafka = kafka::KafkaConfigFromEnv();
-  // librdkafka prefetches up to 64 MB per consumer by default: with 2-8 KB events that is a
-  // backlog of ~10,000 messages held in memory, more than the worker's own batch, and it doubled
-  // peak RSS in bench/worker. 32 MB still keeps several batches ahead. Operators may override.
-  config.kafka.params.try_emplace("queued.max.messages.kbytes", "32768");
-  // On top of that queue, one fetch response may be in flight, 50 MB by default: bounded to 16 MB
-  // (still ~2,700 events of 6 KB; a larger single message is returned anyway) so that the queue
-  // and the response together stay well under the 150 MB a worker is allowed.
-  config.kafka.params.try_emplace("fetch.max.bytes", "16777216");
+  // librdkafka prefetches up to 64 MB per consumer by default, about 10,000 events of 2-8 KB held
+  // in memory ahead of the worker. The consumer wakes the fetchers as soon as half of the queue is
+  // used up (kafka::ConsumerOptions::refill_prefetch), so 8 MB (~1,400 events, a few batches) keeps
+  // the worker fed; without that wake it needed a second's worth, 32 MB. Operators may override.
+  config.kafka.params.try_emplace("queued.max.messages.kbytes", "8192");
+  // One fetch response may overshoot that queue, and its limit counts compressed bytes: the
+  // relay's lz4 shrinks events ~4x, so 2 MB of response is ~8 MB of events. Larger (librdkafka's
+  // default is 50 MB) let a worker's first fetches bring in ~40 MB at once. A single message
+  // larger than this is still returned.
+  config.kafka.params.try_emplace("fetch.max.bytes", "2097152");
   config.topic = kafka::RawEventsTopicFromEnv();
   config.consumer.group_id = EnvString("ROOKERY_WORKER_GROUP", "rookery-worker");
   config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 500, 1, 100000));

@@ -162,6 +162,9 @@ Pipeline::Pipeline(WorkerConfig config, metrics::Registry& registry) : config_(s
   // Resets are data the group never saw (the broker dropped it before it was consumed): loss.
   registry.AddGauge("rookery_worker_offset_resets", "Partition offset resets since start (events lost)",
                     [this] { return static_cast<double>(offset_resets_.load()); });
+  registry.AddGauge("rookery_worker_prefetch_refills",
+                    "Times the Kafka fetchers were woken to refill a drained prefetch queue, since start",
+                    [this] { return static_cast<double>(prefetch_refills_.load()); });
 }
 
 int Pipeline::Run(const std::atomic<bool>& stop) {
@@ -199,9 +202,11 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
   consumer.Close();
   spdlog::info(
       "worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={} "
+      "prefetch_refills={} "
       "grouping_memo_hits={} grouping_memo_misses={}",
       totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
-      consumer.Stats().offset_resets, grouping_memo_.Hits(), grouping_memo_.Misses());
+      consumer.Stats().offset_resets, consumer.Stats().prefetch_refills, grouping_memo_.Hits(),
+      grouping_memo_.Misses());
   return 0;
 }
 
@@ -210,7 +215,9 @@ void Pipeline::ConsumeLoop(Handover& handover, kafka::Consumer& consumer, const 
   std::unique_ptr<pqxx::connection> connection;
   while (!stop.load()) {
     std::vector<kafka::Record> records = consumer.ConsumeBatch(config_.batch_size, config_.batch_wait);
-    offset_resets_.store(consumer.Stats().offset_resets);
+    const kafka::ConsumeStats consume_stats = consumer.Stats();
+    offset_resets_.store(consume_stats.offset_resets);
+    prefetch_refills_.store(consume_stats.prefetch_refills);
     if (records.empty()) continue;
     PendingBatch pending;
     pending.consumed = std::chrono::steady_clock::now();

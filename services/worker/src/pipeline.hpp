@@ -58,6 +58,7 @@ class Pipeline {
   grouping::GroupingMemo grouping_memo_;  // the consuming thread's
   WorkerMetrics metrics_;
   std::atomic<std::uint64_t> offset_resets_{0};
+  std::atomic<std::uint64_t> prefetch_refills_{0};
 };
 
 }  // namespace rookery::worker

@@ -30,6 +30,10 @@ struct ConsumerOptions {
   /// caller that writes batches on another thread waits there for the batch in flight to commit
   /// its offsets, so the partitions' next owner starts after it instead of replaying it.
   std::function<void()> before_revoke;
+  /// Wake librdkafka's fetchers as soon as the prefetch queue has drained below half, instead of
+  /// within the second librdkafka 2.0 may otherwise leave them idle (see consumer.cpp). Off only
+  /// to show the difference in a test.
+  bool refill_prefetch = true;
 };
 
 /// One consumed record. Owns the underlying librdkafka message.
@@ -57,7 +61,8 @@ using NextOffsets = std::map<std::pair<std::string, std::int32_t>, std::int64_t>
 NextOffsets NextOffsetsOf(const std::vector<Record>& records);
 
 struct ConsumeStats {
-  std::uint64_t offset_resets = 0;  // partitions whose position was reset: data the group never saw
+  std::uint64_t offset_resets = 0;     // partitions whose position was reset: data the group never saw
+  std::uint64_t prefetch_refills = 0;  // times the fetchers were woken to refill a drained prefetch queue
 };
 
 /// True for librdkafka's log line announcing that a partition's fetch position was reset because
@@ -91,8 +96,10 @@ class Consumer {
 
  private:
   class Callbacks;
+  class PrefetchRefiller;
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<PrefetchRefiller> refiller_;  // before consumer_ is destroyed: it holds its queue
   bool closed_ = false;
 };
 
