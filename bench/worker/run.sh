@@ -24,9 +24,9 @@ DB="rookery_bench_worker"
 ISSUE_GROUPS=200
 PROJECTS=5
 # The worker's defaults. The backlog fills every batch, so the wait never expires; the batch size
-# sets how many events share one transaction, one fsync and one round of aggregate upserts. 1000
-# was no faster here and held more memory (see docs/benchmarks.md).
-BATCH_SIZE="${ROOKERY_WORKER_BATCH_SIZE:-500}"
+# sets how many events share one transaction, one fsync and one round of aggregate upserts (1000
+# since session 6: ~15 % faster than 500 once the prefetch stopped stalling; see docs/benchmarks.md).
+BATCH_SIZE="${ROOKERY_WORKER_BATCH_SIZE:-1000}"
 BATCH_WAIT_MS="${ROOKERY_WORKER_BATCH_WAIT_MS:-100}"
 # The dev broker keeps ~5 MB per partition and silently drops older data: stay under 60 % of it,
 # counting ~6 KB per message (bodies average ~5 KB, plus the contract and batch overhead).

@@ -20,7 +20,7 @@ WorkerConfig WorkerConfigFromEnv() {
   config.kafka.params.try_emplace("fetch.max.bytes", "2097152");
   config.topic = kafka::RawEventsTopicFromEnv();
   config.consumer.group_id = EnvString("ROOKERY_WORKER_GROUP", "rookery-worker");
-  config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 500, 1, 100000));
+  config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 1000, 1, 100000));
   config.batch_wait = std::chrono::milliseconds(EnvInt("ROOKERY_WORKER_BATCH_WAIT_MS", 100, 1, 60000));
   config.tag_fold_interval = std::chrono::milliseconds(EnvInt("ROOKERY_WORKER_TAG_FOLD_MS", 1000, 10, 60000));
   config.http.address = EnvString("ROOKERY_WORKER_BIND", "0.0.0.0");
