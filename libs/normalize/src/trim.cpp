@@ -13,11 +13,10 @@
 namespace rookery::normalize::detail {
 namespace {
 
+// Over the limit only the newest frames (where it failed) are kept, as Relay does: grouping reads
+// the trimmed frames, so keeping any other set (older Relay kept the first 249 and the last) would
+// put a deep recursion into another issue than Sentry does.
 constexpr std::size_t kMaxFrames = 250;
-// Over the limit, the oldest frames (where the program started) and the newest (where it failed)
-// are kept, as Sentry's `frames_omitted` describes it.
-constexpr std::size_t kKeptHeadFrames = 50;
-constexpr std::size_t kKeptTailFrames = kMaxFrames - kKeptHeadFrames;
 // Beyond this many frames only this many keep their source context and variables.
 constexpr std::size_t kFramesWithData = 50;
 // SDKs send at most 100 breadcrumbs by default; the newest are kept.
@@ -374,30 +373,15 @@ class Walker {
     if (frames_member == stacktrace.MemberEnd() || !frames_member->value.IsArray()) return;
     Value& frames = frames_member->value;
     const std::size_t count = frames.Size();
-    bool omitted = false;
-    {
-      const Scope scope(*this, "frames");
-      if (count > kMaxFrames) {
-        SetLength(count);
-        frames.Erase(frames.Begin() + kKeptHeadFrames, frames.End() - kKeptTailFrames);
-        omitted = true;
-      }
-      SlimFrames(frames);
-      for (rapidjson::SizeType i = 0; i < frames.Size(); ++i) {
-        const Scope index(*this, i);
-        Frame(frames[i]);
-      }
+    const Scope scope(*this, "frames");
+    if (count > kMaxFrames) {
+      SetLength(count);
+      frames.Erase(frames.Begin(), frames.Begin() + static_cast<std::ptrdiff_t>(count - kMaxFrames));
     }
-    if (omitted) {
-      // Added after the walk over `frames`: a new member may move the stacktrace's members.
-      Value range(rapidjson::kArrayType);
-      range.PushBack(static_cast<std::uint64_t>(kKeptHeadFrames), allocator_);
-      range.PushBack(static_cast<std::uint64_t>(count - kKeptTailFrames), allocator_);
-      if (auto existing = stacktrace.FindMember("frames_omitted"); existing != stacktrace.MemberEnd()) {
-        existing->value = range;
-      } else {
-        stacktrace.AddMember("frames_omitted", range, allocator_);
-      }
+    SlimFrames(frames);
+    for (rapidjson::SizeType i = 0; i < frames.Size(); ++i) {
+      const Scope index(*this, i);
+      Frame(frames[i]);
     }
   }
 

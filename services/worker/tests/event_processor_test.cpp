@@ -173,3 +173,35 @@ TEST_CASE("a fingerprint rule's title is made from the scrubbed event", "[unit][
   CHECK(processed->event.title.rfind("Charge: charge failed for ", 0) == 0);
   CHECK(processed->event.title.find("4111") == std::string::npos);
 }
+
+namespace {
+
+// A python stack of `count` frames f0..f{count-1}, oldest first, the first ten in-app.
+std::string PythonStack(int first, int count) {
+  std::string frames;
+  for (int i = first; i < first + count; ++i) {
+    if (!frames.empty()) frames += ',';
+    frames += R"({"module":"app.m)" + std::to_string(i) + R"(","function":"f)" + std::to_string(i) + R"(","in_app":)" +
+              (i < 10 ? "true" : "false") + "}";
+  }
+  return R"({"platform":"python","exception":{"values":[{"type":"RecursionError","value":"deep",)"
+         R"("stacktrace":{"frames":[)" +
+         frames + "]}}]}}";
+}
+
+std::vector<std::string> HashesOf(const std::string& body) {
+  auto result = ProcessRecord(EncodeRawEvent(MakeRaw(IngestEndpoint::kStore, body)), "1", kRules);
+  auto* processed = std::get_if<ProcessedEvent>(&result);
+  REQUIRE(processed != nullptr);
+  return processed->grouping.hashes;
+}
+
+}  // namespace
+
+TEST_CASE("a stack over 250 frames groups as its newest 250, as Sentry groups it", "[unit][worker]") {
+  // Relay drops the oldest frames before Sentry groups: the in-app frames at the bottom of a deep
+  // recursion are gone, so the event groups by its system frames alone.
+  const auto deep = HashesOf(PythonStack(0, 300));
+  CHECK(deep == HashesOf(PythonStack(50, 250)));
+  CHECK(deep != HashesOf(PythonStack(0, 250)));
+}
