@@ -285,19 +285,37 @@ class AlertsTest(StackTestCase):
         self.settle(project["ROOKERY_PROJECT_ID"])
         self.assertEqual(len(self.smtp.to("oncall@example.com")), 1)
 
-    def test_an_expired_ignore_ends_without_an_event(self):
+    def test_an_expired_ignore_ends_without_an_event_and_the_next_event_resurfaces_it(self):
         project = self.new_project("snooze")
+        pid = project["ROOKERY_PROJECT_ID"]
+        self.stack.sql(f"INSERT INTO alert_rules (project_id, name, on_new, on_resurfaced, email_addresses) "
+                       f"VALUES ({pid}, 'back again', false, true, '{{back@example.com}}')")
         issue_id = self.issue_of(self.send(project, "the nightly report is late"))
         self.smtp.wait_for(project["email"], 1)
         self.stack.sql(f"UPDATE issues SET status = 'ignored', ignore_until = now() + interval '1 hour' "
                        f"WHERE id = {issue_id}")
         time.sleep(2)
         self.assertEqual(self.stack.sql(f"SELECT status FROM issues WHERE id = {issue_id}"), [["ignored"]])
-        # An hour later, as far as the issue can tell: cron un-ignores it by itself, quietly.
+        # An hour later, as far as the issue can tell: cron un-ignores it by itself, quietly (the
+        # issue lists show it again; nothing has happened to alert about).
         self.stack.sql(f"UPDATE issues SET ignore_until = now() - interval '1 second' WHERE id = {issue_id}")
-        wait_for(lambda: self.stack.sql(f"SELECT status, ignore_until IS NULL FROM issues WHERE id = {issue_id}")
-                 == [["unresolved", "t"]], 15, message="the issue unresolved by cron")
+        wait_for(lambda: self.stack.sql(f"SELECT status FROM issues WHERE id = {issue_id}") == [["unresolved"]], 15,
+                 message="the issue unresolved by cron")
         self.assertEqual(self.stack.sql(f"SELECT kind FROM issue_activities WHERE issue_id = {issue_id}"), [["new"]])
+        self.settle(pid)
+        self.assertEqual(self.smtp.to("back@example.com"), [])
+        # The error comes back after the ignore ran out: that event re-surfaces the issue, with its
+        # activity and its alert, as if cron had not been quicker.
+        self.assertEqual(self.issue_of(self.send(project, "the nightly report is late")), issue_id)
+        wait_for(lambda: self.stack.sql(f"SELECT kind FROM issue_activities WHERE issue_id = {issue_id} ORDER BY id")
+                 == [["new"], ["resurfaced"]], 15, message="the resurfaced activity")
+        [mail] = self.smtp.wait_for("back@example.com", 1)
+        self.assertIn("Issue is back", mail.subject)
+        self.assertIn("the nightly report is late", mail.subject)
+        # Once: the mark is gone with the re-surfacing, and later events are ordinary ones.
+        self.assertEqual(self.stack.sql(f"SELECT ignore_until IS NULL FROM issues WHERE id = {issue_id}"), [["t"]])
+        self.issue_of(self.send(project, "the nightly report is late"))
+        self.assertEqual(self.stack.sql(f"SELECT count(*) FROM issue_activities WHERE issue_id = {issue_id}"), [["2"]])
 
     def test_frequency_rules_respect_tag_filters_and_ignored_issues(self):
         project = self.new_project("oftenfiltered")

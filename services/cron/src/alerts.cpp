@@ -153,8 +153,10 @@ void PrepareAll(pqxx::connection& c) {
   c.prepare(kMarkFailed,
             "UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1");
   c.prepare(kCountPending, "SELECT count(*) FROM alert_deliveries WHERE status = 'pending'");
-  // An ignore whose time ran out ends even without a new event. Like Sentry's periodic clean-up
-  // this only changes the status; the "resurfaced" alert belongs to an event that re-surfaces it.
+  // An ignore whose time ran out ends even without a new event, so the issue lists show it again.
+  // Like Sentry's periodic clean-up this only changes the status: the re-surfacing, with its
+  // activity and alert, belongs to the next event. ignore_until stays as the mark the worker looks
+  // for (the API clears it with any status change).
   // Alert history is kept 30 days, then pruned in bounded batches (a row each: no partition to drop).
   c.prepare(kPruneHistory,
             "WITH old_deliveries AS (DELETE FROM alert_deliveries WHERE id IN (SELECT id FROM alert_deliveries "
@@ -167,7 +169,7 @@ void PrepareAll(pqxx::connection& c) {
             "SELECT (SELECT count(*) FROM old_deliveries) + (SELECT count(*) FROM old_notifications) + "
             "(SELECT count(*) FROM old_activities)");
   c.prepare(kExpireSnoozes,
-            "UPDATE issues SET status = 'unresolved', status_changed_at = now(), ignore_until = NULL, "
+            "UPDATE issues SET status = 'unresolved', status_changed_at = now(), "
             "ignore_until_times_seen = NULL, ignore_until_user_count = NULL "
             "WHERE status = 'ignored' AND ignore_until IS NOT NULL AND ignore_until <= now()");
 }

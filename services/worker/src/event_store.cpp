@@ -353,6 +353,12 @@ std::pair<std::string_view, std::size_t> Transition(const pqxx::row& issue, cons
         issue["user_count"].as<std::int64_t>() + delta.new_users >= issue["ignore_until_user_count"].as<std::int64_t>();
     if (expired || count_reached || users_reached) return {"resurfaced", delta.events.back()};
   }
+  if (status == "unresolved" && !issue["ignore_until_ms"].is_null() &&
+      delta.last_received_ms >= issue["ignore_until_ms"].as<std::int64_t>()) {
+    // Cron ended this ignore when its time ran out and left ignore_until as the mark: the first
+    // event since then is the one that re-surfaces it, as it would have without cron.
+    return {"resurfaced", delta.events.back()};
+  }
   return {"", 0};
 }
 
@@ -645,14 +651,15 @@ void PrepareStatements(pqxx::connection& connection) {
   // The same counting for issues still unresolved once locked; the CTE locks them in id order (as
   // kLockIssues does), which an UPDATE's own join would not promise. Under READ COMMITTED the lock
   // re-checks the status on the newest row version, so an issue resolved or ignored meanwhile is
-  // neither locked nor counted (nor returned) here, and goes through kLockIssues.
+  // neither locked nor counted (nor returned) here, and goes through kLockIssues. So does one whose
+  // timed ignore cron has ended (ignore_until kept): its next event re-surfaces it.
   connection.prepare(
       kCountUnresolved,
       "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], "
       "  $6::text[], $7::text[], $8::text[], $9::boolean[]) "
       "  AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen)), "
       "locked AS MATERIALIZED (SELECT i.id FROM issues i JOIN d ON i.id = d.id WHERE i.status = 'unresolved' "
-      "  ORDER BY i.id FOR NO KEY UPDATE OF i) "
+      "  AND i.ignore_until IS NULL ORDER BY i.id FOR NO KEY UPDATE OF i) "
       "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
       "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
       "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
