@@ -129,6 +129,14 @@ class Scrubber {
 };
 
 std::size_t CountChars(std::string_view text);
+
+/// The frames of a stack trace object, oldest first (empty frames are skipped, as Relay drops them).
+std::vector<Frame> ReadFrames(const Value* stacktrace);
+/// The event's exceptions in any of their shapes, a lone top-level stack trace moved into the only one.
+std::vector<Exception> ReadExceptions(const Value& doc);
+/// The culprit as Sentry's event_manager.get_culprit gives it, untruncated when the SDK sent it
+/// (Relay has trimmed that already); reads event.exceptions and event.platform.
+std::string DeriveCulprit(const Value& doc, const Event& event);
 /// Dotted IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).
 bool IsIpAddress(std::string_view text);
 /// Rewrites values jsonb cannot hold, in place.

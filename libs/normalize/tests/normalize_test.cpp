@@ -48,13 +48,15 @@ TEST_CASE("message shapes and defaults", "[unit][normalize]") {
 }
 
 TEST_CASE("the legacy raven interfaces", "[unit][normalize]") {
-  auto event = NormalizeEvent(R"({"sentry.interfaces.Exception":{"type":"TypeError","value":"x is not a function"},
-      "sentry.interfaces.Stacktrace":{"frames":[{"filename":"a.js","function":"f"}]},"culprit":"a.js in f"})",
+  // raven-js: the culprit comes from the stack trace moved into the exception, as JavaScript writes it.
+  auto event = NormalizeEvent(R"({"platform":"javascript",
+      "sentry.interfaces.Exception":{"type":"TypeError","value":"x is not a function"},
+      "sentry.interfaces.Stacktrace":{"frames":[{"filename":"a.js","function":"f"}]}})",
                               {});
   REQUIRE(event.has_value());
   CHECK(event->title == "TypeError: x is not a function");
   CHECK(event->exceptions[0].frames.size() == 1);
-  CHECK(event->culprit == "a.js in f");
+  CHECK(event->culprit == "f(a.js)");
 }
 
 TEST_CASE("documents that are not objects are refused", "[unit][normalize]") {

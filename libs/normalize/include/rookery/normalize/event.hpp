@@ -20,8 +20,10 @@ namespace rookery::normalize {
 
 struct Frame {
   std::string filename;
+  std::string abs_path;
   std::string module;
   std::string function;
+  std::string platform;  // set when the frame's platform differs from the event's
   std::int64_t lineno = 0;
   bool in_app = false;
   bool has_in_app = false;
@@ -59,7 +61,7 @@ struct Event {
   std::string dist;
   std::string logger;
   std::string server_name;
-  std::string transaction;
+  std::string transaction;  // as sent (and trimmed); the culprit falls back on it
   User user;
   /// Tags as Sentry shows them: the SDK's (validated, first of duplicates wins), then the ones
   /// derived from the event (level, environment, release, logger, server_name, transaction, url,

@@ -1,0 +1,127 @@
+// Culprit, title and metadata: what Sentry derives for an issue (sentry/culprit.py,
+// sentry/eventtypes/), case by case.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "rookery/normalize/event.hpp"
+
+using rookery::normalize::Event;
+using rookery::normalize::NormalizeEvent;
+
+namespace {
+
+Event Normalized(const std::string& json) {
+  auto event = NormalizeEvent(json, {.received_at_ms = 1709294400000});
+  REQUIRE(event.has_value());
+  return std::move(*event);
+}
+
+// An error event of `platform` whose one exception has `frames` (a JSON list).
+std::string ErrorWithFrames(const std::string& platform, const std::string& frames) {
+  return R"({"platform":")" + platform + R"(","exception":{"values":[{"type":"E","value":"v",)" +
+         R"("stacktrace":{"frames":)" + frames + "}}]}}";
+}
+
+}  // namespace
+
+TEST_CASE("culprit: each platform writes the frame its own way", "[unit][normalize]") {
+  const std::string frames = R"([
+      {"filename":"lib/net.c","module":"net","function":"recv","in_app":false},
+      {"filename":"app/views.py","module":"app.views","function":"checkout","in_app":true},
+      {"filename":"lib/json.py","module":"json","function":"loads","in_app":false}])";
+  // The newest in-app frame, not the newest frame.
+  CHECK(Normalized(ErrorWithFrames("python", frames)).culprit == "app.views in checkout");
+  CHECK(Normalized(ErrorWithFrames("javascript", frames)).culprit == "checkout(app.views)");
+  CHECK(Normalized(ErrorWithFrames("node", frames)).culprit == "checkout(app.views)");
+  // Native code names the function only.
+  CHECK(Normalized(ErrorWithFrames("cocoa", frames)).culprit == "checkout");
+  CHECK(Normalized(ErrorWithFrames("native", frames)).culprit == "checkout");
+  CHECK(Normalized(ErrorWithFrames("objc", frames)).culprit == "checkout");
+}
+
+TEST_CASE("culprit: the file when there is no module, ? for a missing function", "[unit][normalize]") {
+  CHECK(Normalized(ErrorWithFrames("javascript", R"([{"filename":"https://shop.example/app.js","in_app":true}])"))
+            .culprit == "?(https://shop.example/app.js)");
+  CHECK(Normalized(ErrorWithFrames("ruby", R"([{"filename":"app/models/user.rb","in_app":true}])")).culprit ==
+        "app/models/user.rb in ?");
+  CHECK(Normalized(ErrorWithFrames("native", R"([{"instruction_addr":"0x1000","in_app":true}])")).culprit == "?");
+  // Without a file, a frame names nothing (outside native code) and the next in-app one is taken.
+  CHECK(Normalized(ErrorWithFrames("python", R"([{"module":"app","function":"outer","in_app":true},
+                                                 {"function":"inner","in_app":true}])"))
+            .culprit == "app in outer");
+}
+
+TEST_CASE("culprit: without in-app frames, the newest frame", "[unit][normalize]") {
+  CHECK(Normalized(ErrorWithFrames("python", R"([{"module":"a","function":"old"},
+                                                 {"module":"b","function":"new","in_app":false}])"))
+            .culprit == "b in new");
+  // The newest frame decides even when it names nothing: Sentry does not look further.
+  CHECK(Normalized(ErrorWithFrames("python", R"([{"module":"a","function":"old"},{"function":"new"}])")).culprit == "");
+}
+
+TEST_CASE("culprit: a frame's own platform wins over the event's", "[unit][normalize]") {
+  CHECK(Normalized(ErrorWithFrames("javascript", R"([{"module":"app","function":"render","in_app":true},
+      {"filename":"libreact.so","function":"bridge_call","platform":"native","in_app":true}])"))
+            .culprit == "bridge_call");
+}
+
+TEST_CASE("culprit: the last exception with a stack trace", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"python","exception":{"values":[
+      {"type":"KeyError","value":"k","stacktrace":{"frames":[{"module":"app.cache","function":"get","in_app":true}]}},
+      {"type":"RuntimeError","value":"lookup failed"}]}})");
+  CHECK(event.culprit == "app.cache in get");
+}
+
+TEST_CASE("culprit: a synthetic exception gets none", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"node","exception":{"values":[{"value":"not an error",
+      "mechanism":{"type":"generic","synthetic":true},
+      "stacktrace":{"frames":[{"module":"app","function":"main","in_app":true}]}}]},
+      "request":{"url":"https://api.example/orders"}})");
+  CHECK(event.culprit == "");
+}
+
+TEST_CASE("culprit: a message's own stack trace", "[unit][normalize]") {
+  // raven-python's logging handler with stack=True.
+  auto event = Normalized(R"({"platform":"python","message":"slow query",
+      "stacktrace":{"frames":[{"module":"app.db","function":"run","in_app":true}]}})");
+  CHECK(event.culprit == "app.db in run");
+}
+
+TEST_CASE("culprit: the request's URL when no frame names a place", "[unit][normalize]") {
+  auto message = Normalized(R"({"message":"payment declined",
+      "request":{"url":"https://shop.example/pay?order=7#summary","method":"POST"}})");
+  CHECK(message.culprit == "https://shop.example/pay");
+  auto frameless = Normalized(R"({"platform":"python","exception":{"values":[{"type":"E","value":"v"}]},
+      "request":{"url":"https://shop.example/cart"}})");
+  CHECK(frameless.culprit == "https://shop.example/cart");
+  CHECK(Normalized(R"({"message":"nothing to blame"})").culprit == "");
+}
+
+TEST_CASE("culprit: the SDK's own culprit, then the transaction", "[unit][normalize]") {
+  const std::string frames = R"({"platform":"python","exception":{"values":[{"type":"E","value":"v",
+      "stacktrace":{"frames":[{"module":"app","function":"f","in_app":true}]}}]})";
+  auto both = Normalized(frames + R"(,"culprit":"legacy.module in handler","transaction":"/orders/{id}"})");
+  CHECK(both.culprit == "legacy.module in handler");
+  CHECK(both.transaction == "/orders/{id}");
+  auto transaction = Normalized(frames + R"(,"transaction":"/orders/{id}"})");
+  CHECK(transaction.culprit == "/orders/{id}");
+  // The culprit is not a transaction: the transaction tag stays unset.
+  auto culprit_only = Normalized(frames + R"(,"culprit":"legacy.module in handler"})");
+  CHECK(culprit_only.transaction.empty());
+  CHECK(culprit_only.culprit == "legacy.module in handler");
+}
+
+TEST_CASE("culprit: cut to 200 characters with an ellipsis", "[unit][normalize]") {
+  const std::string module(250, 'm');
+  auto event =
+      Normalized(ErrorWithFrames("python", R"([{"module":")" + module + R"(","function":"f","in_app":true}])"));
+  CHECK(event.culprit == std::string(197, 'm') + "...");
+  // Characters, not bytes.
+  std::string wide;
+  for (int i = 0; i < 250; ++i) wide += "\xc3\xa9";  // é
+  auto accented = Normalized(R"({"request":{"url":"https://shop.example/)" + wide + R"("}})");
+  std::string expected = "https://shop.example/";
+  for (int i = 0; i < 197 - 21; ++i) expected += "\xc3\xa9";
+  CHECK(accented.culprit == expected + "...");
+}
