@@ -134,9 +134,9 @@ std::size_t CountChars(std::string_view text);
 std::vector<Frame> ReadFrames(const Value* stacktrace);
 /// The event's exceptions in any of their shapes, a lone top-level stack trace moved into the only one.
 std::vector<Exception> ReadExceptions(const Value& doc);
-/// The culprit as Sentry's event_manager.get_culprit gives it, untruncated when the SDK sent it
-/// (Relay has trimmed that already); reads event.exceptions and event.platform.
-std::string DeriveCulprit(const Value& doc, const Event& event);
+/// Sets the event's title and culprit as Sentry derives them (summary.cpp); reads the document and
+/// the event's exceptions, message and platform.
+void Summarize(const Value& doc, Event& event);
 /// Dotted IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).
 bool IsIpAddress(std::string_view text);
 /// Rewrites values jsonb cannot hold, in place.

@@ -26,7 +26,6 @@ using detail::PathSegment;
 using detail::TrimString;
 using detail::Value;
 
-constexpr std::size_t kMaxTitleChars = 200;
 constexpr std::size_t kMaxMessageChars = 8192;  // logentry.formatted limit
 
 // Relay's processing defaults (sentry-protocol.md §7.1): a minute into the future, 30 days into
@@ -158,11 +157,6 @@ std::string ReadMessage(const Value& doc) {
     }
   }
   return {};
-}
-
-std::string FirstLine(std::string_view text) {
-  text = TrimWhitespace(text);
-  return std::string(text.substr(0, text.find('\n')));
 }
 
 // Levels as Relay accepts them, plus "warn" (harmless leniency); nullopt for anything else.
@@ -818,24 +812,7 @@ Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Cont
     event.event_type = event.exceptions.empty() ? "default" : "error";
   }
 
-  const bool typed_exception =
-      !event.exceptions.empty() && !(event.exceptions.back().synthetic && !event.message.empty());
-  if (typed_exception) {
-    const Exception& raised = event.exceptions.back();
-    const std::string value = FirstLine(raised.value);
-    if (raised.synthetic || raised.type.empty()) {
-      // No real type to show (a synthetic exception, or an SDK that sent none): the value is the title.
-      event.title = value.empty() ? (raised.type.empty() ? "Error" : raised.type) : value;
-    } else {
-      event.title = value.empty() ? raised.type : raised.type + ": " + value;
-    }
-  } else if (!event.message.empty()) {
-    event.title = FirstLine(event.message);
-  } else {
-    event.title = "<unlabeled event>";
-  }
-  event.title = TruncateUtf8(event.title, kMaxTitleChars);
-  event.culprit = detail::DeriveCulprit(doc, event);
+  detail::Summarize(doc, event);
   normalizer.DeriveTags();
 
   rapidjson::StringBuffer buffer;

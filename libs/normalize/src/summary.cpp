@@ -1,7 +1,9 @@
 // What an issue shows of an event, derived as Sentry derives it when it saves one, from the event
-// as Relay normalized it: the culprit (event_manager.get_culprit and sentry/culprit.py).
+// as Relay normalized it: the culprit (event_manager.get_culprit and sentry/culprit.py) and the
+// title (the event types' compute_title, sentry/eventtypes/).
 #include <rapidjson/document.h>
 
+#include <cctype>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +17,12 @@ namespace rookery::normalize::detail {
 namespace {
 
 constexpr std::size_t kMaxCulpritChars = 200;  // Sentry's MAX_CULPRIT_LENGTH
+// How much of the first line of an exception's value or of a message a title shows (256 only with
+// the option sentry.save-event.title-char-limit-256.enabled, off by default).
+constexpr std::size_t kTitleTextChars = 100;
+// ErrorEvent's limits on the exception's type and value it keeps.
+constexpr std::size_t kMaxTypeChars = 128;
+constexpr std::size_t kMaxValueChars = 1024;
 
 // A member that is present and not null.
 const Value* Member(const Value& object, const char* key) {
@@ -39,6 +47,114 @@ const Value* Aliased(const Value& doc, const char* key, const char* legacy) {
 std::string TruncateChars(std::string_view text, std::size_t limit) {
   if (text.size() <= limit || CountChars(text) <= limit) return std::string(text);
   return TruncateUtf8(text, limit - 3) + "...";
+}
+
+// The length of the character at text[i] if Python's str.isspace() holds for it, else 0.
+std::size_t SpaceAt(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) return 1;
+  if (c == 0xC2 && i + 1 < text.size()) return byte(i + 1) == 0x85 || byte(i + 1) == 0xA0 ? 2 : 0;  // NEL, NBSP
+  if (c < 0xE1 || c > 0xE3 || i + 2 >= text.size()) return 0;
+  const unsigned char b1 = byte(i + 1);
+  const unsigned char b2 = byte(i + 2);
+  if (c == 0xE1) return b1 == 0x9A && b2 == 0x80 ? 3 : 0;  // U+1680
+  if (c == 0xE3) return b1 == 0x80 && b2 == 0x80 ? 3 : 0;  // U+3000
+  // U+2000..U+200A, U+2028, U+2029, U+202F, U+205F
+  const bool space =
+      (b1 == 0x80 && (b2 <= 0x8A || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF)) || (b1 == 0x81 && b2 == 0x9F);
+  return space ? 3 : 0;
+}
+
+// Python's str.strip().
+std::string_view StripPython(std::string_view text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t space = SpaceAt(text, start);
+    if (space == 0) break;
+    start += space;
+  }
+  std::size_t end = start;
+  for (std::size_t i = start; i < text.size();) {
+    const std::size_t space = SpaceAt(text, i);
+    i += space == 0 ? 1 : space;
+    if (space == 0) end = i;
+  }
+  return text.substr(start, end - start);
+}
+
+// The first line as Python's text.splitlines()[0] gives it: up to \n, \r, \v, \f, \x1c..\x1e,
+// U+0085, U+2028 or U+2029.
+std::string_view FirstLine(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::string_view rest = text.substr(i);
+    if ((c >= '\n' && c <= '\r') || (c >= 0x1c && c <= 0x1e) || rest.starts_with("\xC2\x85") ||
+        rest.starts_with("\xE2\x80\xA8") || rest.starts_with("\xE2\x80\xA9")) {
+      return text.substr(0, i);
+    }
+  }
+  return text;
+}
+
+// Relay: an exception sent without a type whose value reads `Type: text` on one line is split
+// into the two (word characters are taken as ASCII here).
+void SplitTypeFromValue(std::string& type, std::string& value) {
+  if (!type.empty()) return;
+  std::size_t pos = 0;
+  while (pos < value.size() && (std::isalnum(static_cast<unsigned char>(value[pos])) != 0 || value[pos] == '_')) {
+    ++pos;
+  }
+  if (pos == 0 || pos >= value.size() || value[pos] != ':') return;
+  const std::string_view rest = std::string_view(value).substr(pos + 1);
+  if (rest.find('\n') != std::string_view::npos) return;
+  type = value.substr(0, pos);
+  value = std::string(StripPython(rest));
+}
+
+// A message's title: its first line, or <unlabeled event> (DefaultEvent).
+std::string MessageTitle(std::string_view message) {
+  message = StripPython(message);
+  return message.empty() ? std::string("<unlabeled event>") : TruncateChars(FirstLine(message), kTitleTextChars);
+}
+
+// get_crash_frame_from_event_data: the newest in-app frame that names a function, else the newest
+// frame that does.
+const Frame* CrashFrame(const std::vector<Frame>& frames) {
+  const Frame* fallback = nullptr;
+  for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
+    if (frame->function.empty() || frame->function == "<redacted>" || frame->function == "<unknown>") continue;
+    if (frame->in_app) return &*frame;
+    if (fallback == nullptr) fallback = &*frame;
+  }
+  return fallback;
+}
+
+// Relay keeps only exceptions with a type or a value.
+bool Kept(const Exception& exception) {
+  return !exception.type.empty() || !exception.value.empty();
+}
+
+// The exception that was raised: the last one Relay keeps.
+const Exception* Raised(const Event& event) {
+  for (auto exception = event.exceptions.rbegin(); exception != event.exceptions.rend(); ++exception) {
+    if (Kept(*exception)) return &*exception;
+  }
+  return nullptr;
+}
+
+// The frames get_crash_location looks at: the raised exception's, else the event's own stack
+// trace, else the stack trace of its only thread.
+std::vector<Frame> CrashFrames(const Value& doc, const Exception* raised) {
+  if (raised != nullptr && !raised->frames.empty()) return raised->frames;
+  std::vector<Frame> frames = ReadFrames(Aliased(doc, "stacktrace", "sentry.interfaces.Stacktrace"));
+  if (!frames.empty()) return frames;
+  const Value* threads = Aliased(doc, "threads", "sentry.interfaces.Threads");
+  if (threads != nullptr && threads->IsObject()) threads = Member(*threads, "values");
+  if (threads != nullptr && threads->IsArray() && threads->Size() == 1) {
+    frames = ReadFrames(Member((*threads)[0], "stacktrace"));
+  }
+  return frames;
 }
 
 // get_frame_culprit: where a frame is, as the frame's platform (else the event's) writes it.
@@ -71,11 +187,6 @@ std::optional<std::string> StacktraceCulprit(const std::vector<Frame>& frames, s
     }
   }
   return fallback;
-}
-
-// Relay keeps only exceptions with a type or a value.
-bool Kept(const Exception& exception) {
-  return !exception.type.empty() || !exception.value.empty();
 }
 
 // generate_culprit: nothing for a synthetic exception; else from the last stack trace (of the
@@ -177,12 +288,35 @@ std::vector<Exception> ReadExceptions(const Value& doc) {
   return exceptions;
 }
 
-std::string DeriveCulprit(const Value& doc, const Event& event) {
+void Summarize(const Value& doc, Event& event) {
   // The SDK's own culprit (raven clients send one), else the transaction, else one made up.
-  std::string culprit = String(doc, "culprit");
-  if (culprit.empty()) culprit = String(doc, "transaction");
-  if (culprit.empty()) culprit = GenerateCulprit(doc, event);
-  return culprit;
+  event.culprit = String(doc, "culprit");
+  if (event.culprit.empty()) event.culprit = String(doc, "transaction");
+  if (event.culprit.empty()) event.culprit = GenerateCulprit(doc, event);
+
+  const Exception* raised = Raised(event);
+  if (raised == nullptr) {
+    event.title = MessageTitle(event.message);
+    return;
+  }
+  std::string type = raised->type;
+  std::string value = raised->value;
+  SplitTypeFromValue(type, value);
+  value = TruncateChars(value, kMaxValueChars);
+  if (!raised->synthetic) {
+    // ErrorEvent: "Type: the value's first line", the type "Error" when the SDK sent none.
+    type = type.empty() ? std::string("Error") : TruncateChars(type, kMaxTypeChars);
+    event.title = value.empty() ? type : type + ": " + TruncateChars(FirstLine(value), kTitleTextChars);
+  } else if (!event.message.empty()) {
+    // A message with a stack trace attached as a synthetic exception (@sentry/node's and
+    // @sentry/browser's captureMessage): Sentry names it after the crash frame's function, which
+    // says little; Rookery keeps the message's title.
+    event.title = MessageTitle(event.message);
+  } else {
+    // A synthetic exception's type says nothing: the crash frame's function names it.
+    const Frame* crash = CrashFrame(CrashFrames(doc, raised));
+    event.title = crash != nullptr ? crash->function : std::string("<unknown>");
+  }
 }
 
 }  // namespace rookery::normalize::detail

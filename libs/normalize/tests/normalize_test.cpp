@@ -77,8 +77,15 @@ TEST_CASE("synthetic exceptions do not name the issue", "[unit][normalize]") {
                                 {});
   REQUIRE(message.has_value());
   CHECK(message->title == "hello from node");
+  // Without a message, Sentry names it after the crash frame's function.
+  auto crash = NormalizeEvent(R"({"exception":{"values":[{"type":"SIGSEGV","value":"Segfault",
+      "mechanism":{"type":"signalhandler","synthetic":true},
+      "stacktrace":{"frames":[{"function":"main","in_app":true},{"function":"memcpy","in_app":false}]}}]}})",
+                              {});
+  CHECK(crash->title == "main");
+  // An exception the SDK sent no type for is an "Error", as Sentry shows it.
   auto untyped = NormalizeEvent(R"({"exception":{"values":[{"value":"something broke"}]}})", {});
-  CHECK(untyped->title == "something broke");
+  CHECK(untyped->title == "Error: something broke");
 }
 
 TEST_CASE("timestamps far ahead or too old fall back to the receive time", "[unit][normalize]") {

@@ -125,3 +125,44 @@ TEST_CASE("culprit: cut to 200 characters with an ellipsis", "[unit][normalize]"
   for (int i = 0; i < 197 - 21; ++i) expected += "\xc3\xa9";
   CHECK(accented.culprit == expected + "...");
 }
+
+TEST_CASE("title: the first line of the value, cut to 100 characters with an ellipsis", "[unit][normalize]") {
+  const std::string long_value(150, 'x');
+  auto event = Normalized(R"({"exception":{"values":[{"type":"ValueError","value":")" + long_value + R"("}]}})");
+  CHECK(event.title == "ValueError: " + std::string(97, 'x') + "...");
+  auto exact =
+      Normalized(R"({"exception":{"values":[{"type":"ValueError","value":")" + std::string(100, 'y') + R"("}]}})");
+  CHECK(exact.title == "ValueError: " + std::string(100, 'y'));
+  auto lines = Normalized(R"({"exception":{"values":[{"type":"KeyError","value":"first\r\nsecond"}]}})");
+  CHECK(lines.title == "KeyError: first");
+  // Only the type when the value is empty.
+  CHECK(Normalized(R"({"exception":{"values":[{"type":"StopIteration","value":""}]}})").title == "StopIteration");
+}
+
+TEST_CASE("title: a message's first line, stripped, cut to 100 characters", "[unit][normalize]") {
+  CHECK(Normalized(R"({"message":"  disk full\non /var  "})").title == "disk full");
+  const std::string long_message(120, 'm');
+  CHECK(Normalized(R"({"logentry":{"formatted":")" + long_message + R"("}})").title == std::string(97, 'm') + "...");
+  CHECK(Normalized(R"({"message":"   "})").title == "<unlabeled event>");
+  CHECK(Normalized(R"({"level":"info"})").title == "<unlabeled event>");
+}
+
+TEST_CASE("title: Relay splits a value that reads 'Type: text' when there is no type", "[unit][normalize]") {
+  CHECK(Normalized(R"({"exception":{"values":[{"value":"ZeroDivisionError: division by zero"}]}})").title ==
+        "ZeroDivisionError: division by zero");
+  // Not a type: an untyped value stays the value of an Error.
+  CHECK(Normalized(R"({"exception":{"values":[{"value":"Uncaught TypeError: x"}]}})").title ==
+        "Error: Uncaught TypeError: x");
+}
+
+TEST_CASE("title: an exception with neither type nor value does not count", "[unit][normalize]") {
+  auto event = Normalized(R"({"message":"with frames only","exception":{"values":[
+      {"stacktrace":{"frames":[{"function":"f"}]}}]}})");
+  CHECK(event.title == "with frames only");
+}
+
+TEST_CASE("title: a synthetic exception without a function is <unknown>", "[unit][normalize]") {
+  auto event = Normalized(R"({"exception":{"values":[{"type":"EXC_BAD_ACCESS","value":"crash",
+      "mechanism":{"type":"mach","synthetic":true},"stacktrace":{"frames":[{"instruction_addr":"0x1"}]}}]}})");
+  CHECK(event.title == "<unknown>");
+}
