@@ -134,8 +134,8 @@ std::size_t CountChars(std::string_view text);
 std::vector<Frame> ReadFrames(const Value* stacktrace);
 /// The event's exceptions in any of their shapes, a lone top-level stack trace moved into the only one.
 std::vector<Exception> ReadExceptions(const Value& doc);
-/// Sets the event's title and culprit as Sentry derives them (summary.cpp); reads the document and
-/// the event's exceptions, message and platform.
+/// Sets the event's title, culprit and metadata as Sentry derives them (summary.cpp); reads the
+/// document and the event's exceptions, message and platform.
 void Summarize(const Value& doc, Event& event);
 /// Dotted IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).
 bool IsIpAddress(std::string_view text);

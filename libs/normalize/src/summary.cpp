@@ -1,7 +1,9 @@
 // What an issue shows of an event, derived as Sentry derives it when it saves one, from the event
-// as Relay normalized it: the culprit (event_manager.get_culprit and sentry/culprit.py) and the
-// title (the event types' compute_title, sentry/eventtypes/).
+// as Relay normalized it: the culprit (event_manager.get_culprit and sentry/culprit.py), the title
+// and the metadata (the event types' extract_metadata and compute_title, sentry/eventtypes/).
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cctype>
 #include <optional>
@@ -144,17 +146,17 @@ const Exception* Raised(const Event& event) {
 }
 
 // The frames get_crash_location looks at: the raised exception's, else the event's own stack
-// trace, else the stack trace of its only thread.
-std::vector<Frame> CrashFrames(const Value& doc, const Exception* raised) {
-  if (raised != nullptr && !raised->frames.empty()) return raised->frames;
-  std::vector<Frame> frames = ReadFrames(Aliased(doc, "stacktrace", "sentry.interfaces.Stacktrace"));
-  if (!frames.empty()) return frames;
+// trace, else the stack trace of its only thread (read into `own`).
+const std::vector<Frame>& CrashFrames(const Value& doc, const Exception& raised, std::vector<Frame>& own) {
+  if (!raised.frames.empty()) return raised.frames;
+  own = ReadFrames(Aliased(doc, "stacktrace", "sentry.interfaces.Stacktrace"));
+  if (!own.empty()) return own;
   const Value* threads = Aliased(doc, "threads", "sentry.interfaces.Threads");
   if (threads != nullptr && threads->IsObject()) threads = Member(*threads, "values");
   if (threads != nullptr && threads->IsArray() && threads->Size() == 1) {
-    frames = ReadFrames(Member((*threads)[0], "stacktrace"));
+    own = ReadFrames(Member((*threads)[0], "stacktrace"));
   }
-  return frames;
+  return own;
 }
 
 // get_frame_culprit: where a frame is, as the frame's platform (else the event's) writes it.
@@ -297,26 +299,57 @@ void Summarize(const Value& doc, Event& event) {
   const Exception* raised = Raised(event);
   if (raised == nullptr) {
     event.title = MessageTitle(event.message);
+    event.metadata.title = event.title;
     return;
   }
   std::string type = raised->type;
   std::string value = raised->value;
   SplitTypeFromValue(type, value);
-  value = TruncateChars(value, kMaxValueChars);
-  if (!raised->synthetic) {
-    // ErrorEvent: "Type: the value's first line", the type "Error" when the SDK sent none.
-    type = type.empty() ? std::string("Error") : TruncateChars(type, kMaxTypeChars);
-    event.title = value.empty() ? type : type + ": " + TruncateChars(FirstLine(value), kTitleTextChars);
+  Metadata& metadata = event.metadata;
+  metadata.value = TruncateChars(value, kMaxValueChars);
+  // A synthetic exception's type says nothing: it is left out.
+  if (!raised->synthetic) metadata.type = type.empty() ? std::string("Error") : TruncateChars(type, kMaxTypeChars);
+  std::vector<Frame> own;
+  if (const Frame* crash = CrashFrame(CrashFrames(doc, *raised, own)); crash != nullptr) {
+    const std::string& filename = crash->filename.empty() ? crash->abs_path : crash->filename;
+    if (!filename.empty()) metadata.filename = filename;
+    metadata.function = crash->function;
+  }
+
+  if (metadata.type) {
+    // ErrorEvent: "Type: the value's first line".
+    event.title = *metadata.type;
+    if (!metadata.value->empty()) event.title += ": " + TruncateChars(FirstLine(*metadata.value), kTitleTextChars);
   } else if (!event.message.empty()) {
     // A message with a stack trace attached as a synthetic exception (@sentry/node's and
     // @sentry/browser's captureMessage): Sentry names it after the crash frame's function, which
     // says little; Rookery keeps the message's title.
     event.title = MessageTitle(event.message);
   } else {
-    // A synthetic exception's type says nothing: the crash frame's function names it.
-    const Frame* crash = CrashFrame(CrashFrames(doc, raised));
-    event.title = crash != nullptr ? crash->function : std::string("<unknown>");
+    event.title = metadata.function.value_or("<unknown>");
   }
 }
 
 }  // namespace rookery::normalize::detail
+
+namespace rookery::normalize {
+
+std::string MetadataJson(const Metadata& metadata) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  const auto add = [&writer](const char* key, const std::optional<std::string>& text) {
+    if (!text) return;
+    writer.Key(key);
+    writer.String(text->data(), static_cast<rapidjson::SizeType>(text->size()));
+  };
+  add("type", metadata.type);
+  add("value", metadata.value);
+  add("filename", metadata.filename);
+  add("function", metadata.function);
+  add("title", metadata.title);
+  writer.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace rookery::normalize

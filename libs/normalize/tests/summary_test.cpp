@@ -7,6 +7,7 @@
 #include "rookery/normalize/event.hpp"
 
 using rookery::normalize::Event;
+using rookery::normalize::MetadataJson;
 using rookery::normalize::NormalizeEvent;
 
 namespace {
@@ -165,4 +166,61 @@ TEST_CASE("title: a synthetic exception without a function is <unknown>", "[unit
   auto event = Normalized(R"({"exception":{"values":[{"type":"EXC_BAD_ACCESS","value":"crash",
       "mechanism":{"type":"mach","synthetic":true},"stacktrace":{"frames":[{"instruction_addr":"0x1"}]}}]}})");
   CHECK(event.title == "<unknown>");
+}
+
+TEST_CASE("metadata: an error's type, value and crash location", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"python","exception":{"values":[{"type":"ZeroDivisionError",
+      "value":"division by zero","stacktrace":{"frames":[
+        {"filename":"app.py","module":"__main__","function":"main","in_app":true},
+        {"filename":"billing.py","abs_path":"/srv/billing.py","module":"billing","function":"divide","in_app":true},
+        {"filename":"decimal.py","module":"decimal","function":"__truediv__","in_app":false}]}}]}})");
+  CHECK(event.metadata.type == "ZeroDivisionError");
+  CHECK(event.metadata.value == "division by zero");
+  // The newest in-app frame, as for the culprit.
+  CHECK(event.metadata.filename == "billing.py");
+  CHECK(event.metadata.function == "divide");
+  CHECK_FALSE(event.metadata.title.has_value());
+  CHECK(MetadataJson(event.metadata) ==
+        R"({"type":"ZeroDivisionError","value":"division by zero","filename":"billing.py","function":"divide"})");
+}
+
+TEST_CASE("metadata: the crash frame names a function; abs_path stands in for a filename", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"javascript","exception":{"values":[{"type":"TypeError","value":"x",
+      "stacktrace":{"frames":[
+        {"abs_path":"https://shop.example/app.js","function":"checkout","in_app":false},
+        {"abs_path":"https://shop.example/vendor.js","function":"<unknown>","in_app":true},
+        {"abs_path":"https://shop.example/vendor.js","in_app":true}]}}]}})");
+  CHECK(event.metadata.filename == "https://shop.example/app.js");
+  CHECK(event.metadata.function == "checkout");
+}
+
+TEST_CASE("metadata: the value is kept even when empty and trimmed to 1024 characters", "[unit][normalize]") {
+  auto bare = Normalized(R"({"exception":{"values":[{"type":"StopIteration"}]}})");
+  CHECK(MetadataJson(bare.metadata) == R"({"type":"StopIteration","value":""})");
+  const std::string long_value(1100, 'v');
+  auto trimmed = Normalized(R"({"exception":{"values":[{"type":"E","value":")" + long_value + R"("}]}})");
+  CHECK(trimmed.metadata.value == std::string(1021, 'v') + "...");
+  auto untyped = Normalized(R"({"exception":{"values":[{"value":"broken"}]}})");
+  CHECK(untyped.metadata.type == "Error");
+}
+
+TEST_CASE("metadata: a synthetic exception has no type", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"node","message":"hello","exception":{"values":[{"value":"hello",
+      "mechanism":{"type":"generic","synthetic":true},
+      "stacktrace":{"frames":[{"filename":"/srv/app.js","module":"app","function":"main","in_app":true}]}}]}})");
+  CHECK(MetadataJson(event.metadata) == R"({"value":"hello","filename":"/srv/app.js","function":"main"})");
+  CHECK(event.title == "hello");
+}
+
+TEST_CASE("metadata: the crash frame of the event's only thread", "[unit][normalize]") {
+  auto event = Normalized(R"({"platform":"native","exception":{"values":[{"type":"SIGABRT","value":"Abort"}]},
+      "threads":{"values":[{"crashed":true,"stacktrace":{"frames":[{"function":"main","filename":"main.c"},
+        {"function":"abort","filename":"abort.c"}]}}]}})");
+  CHECK(event.metadata.function == "abort");
+  CHECK(event.metadata.filename == "abort.c");
+}
+
+TEST_CASE("metadata: a message's title", "[unit][normalize]") {
+  auto event = Normalized(R"({"message":"disk full\nsecond line"})");
+  CHECK(MetadataJson(event.metadata) == R"({"title":"disk full"})");
 }
