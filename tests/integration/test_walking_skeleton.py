@@ -50,7 +50,10 @@ class WalkingSkeletonTest(StackTestCase):
 
         issue = wait_for(lambda: self.issue_titled(title), 15, message="the issue in the API")
         self.assertEqual(issue["count"], "1")
-        self.assertEqual(issue["metadata"], {"type": "ValueError", "value": "walking skeleton one"})
+        # As Sentry keeps it: the exception and where it was raised (the script runs as `python -c`).
+        self.assertEqual(issue["metadata"], {"type": "ValueError", "value": "walking skeleton one",
+                                             "filename": "<string>", "function": "fail_one"})
+        self.assertEqual(issue["culprit"], "__main__ in fail_one")
         self.assertEqual(issue["status"], "unresolved")
         self.assertEqual(issue["project"]["slug"], self.project)
         self.assertEqual(issue["level"], "error")

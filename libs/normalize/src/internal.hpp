@@ -129,6 +129,14 @@ class Scrubber {
 };
 
 std::size_t CountChars(std::string_view text);
+
+/// The frames of a stack trace object, oldest first (empty frames are skipped, as Relay drops them).
+std::vector<Frame> ReadFrames(const Value* stacktrace);
+/// The event's exceptions in any of their shapes, a lone top-level stack trace moved into the only one.
+std::vector<Exception> ReadExceptions(const Value& doc);
+/// Sets the event's title, culprit and metadata as Sentry derives them (summary.cpp); reads the
+/// document and the event's exceptions, message and platform.
+void Summarize(const Value& doc, Event& event);
 /// Dotted IPv4 or RFC 4291 IPv6 text (with an optional embedded IPv4 tail).
 bool IsIpAddress(std::string_view text);
 /// Rewrites values jsonb cannot hold, in place.

@@ -26,7 +26,6 @@ using detail::PathSegment;
 using detail::TrimString;
 using detail::Value;
 
-constexpr std::size_t kMaxTitleChars = 200;     // Sentry's culprit/transaction limit
 constexpr std::size_t kMaxMessageChars = 8192;  // logentry.formatted limit
 
 // Relay's processing defaults (sentry-protocol.md §7.1): a minute into the future, 30 days into
@@ -158,88 +157,6 @@ std::string ReadMessage(const Value& doc) {
     }
   }
   return {};
-}
-
-std::vector<Frame> ReadFrames(const Value* stacktrace) {
-  std::vector<Frame> frames;
-  if (stacktrace == nullptr || !stacktrace->IsObject()) return frames;
-  auto it = stacktrace->FindMember("frames");
-  if (it == stacktrace->MemberEnd() || !it->value.IsArray()) return frames;
-  frames.reserve(it->value.Size());
-  for (const Value& raw : it->value.GetArray()) {
-    if (!raw.IsObject()) continue;
-    Frame frame;
-    frame.filename = GetString(raw, "filename");
-    frame.module = GetString(raw, "module");
-    frame.function = GetString(raw, "function");
-    if (auto line = raw.FindMember("lineno"); line != raw.MemberEnd() && line->value.IsInt64()) {
-      frame.lineno = line->value.GetInt64();
-    }
-    if (auto in_app = raw.FindMember("in_app"); in_app != raw.MemberEnd() && in_app->value.IsBool()) {
-      frame.in_app = in_app->value.GetBool();
-      frame.has_in_app = true;
-    }
-    frames.push_back(std::move(frame));
-  }
-  return frames;
-}
-
-std::vector<Exception> ReadExceptions(const Value& doc) {
-  std::vector<Exception> exceptions;
-  const Value* container = FindAliased(doc, "exception", "sentry.interfaces.Exception");
-  if (container == nullptr) return exceptions;
-  // Three shapes: {"values":[...]}, a bare list, or one exception object.
-  const Value* list = nullptr;
-  if (container->IsObject()) {
-    auto values = container->FindMember("values");
-    if (values != container->MemberEnd() && values->value.IsArray()) list = &values->value;
-  } else if (container->IsArray()) {
-    list = container;
-  }
-  auto read_one = [&](const Value& raw) {
-    if (!raw.IsObject()) return;
-    Exception exception;
-    exception.type = GetString(raw, "type");
-    exception.value = GetString(raw, "value");
-    exception.module = GetString(raw, "module");
-    if (auto mechanism = raw.FindMember("mechanism"); mechanism != raw.MemberEnd() && mechanism->value.IsObject()) {
-      auto synthetic = mechanism->value.FindMember("synthetic");
-      exception.synthetic =
-          synthetic != mechanism->value.MemberEnd() && synthetic->value.IsBool() && synthetic->value.GetBool();
-    }
-    if (auto st = raw.FindMember("stacktrace"); st != raw.MemberEnd()) exception.frames = ReadFrames(&st->value);
-    if (exception.type.empty() && exception.value.empty() && exception.frames.empty()) return;
-    exceptions.push_back(std::move(exception));
-  };
-  if (list != nullptr) {
-    for (const Value& raw : list->GetArray()) read_one(raw);
-  } else if (container->IsObject() && container->HasMember("type")) {
-    read_one(*container);
-  }
-  // A lone top-level stacktrace belongs to the single exception (Relay moves it there).
-  if (exceptions.size() == 1 && exceptions[0].frames.empty()) {
-    exceptions[0].frames = ReadFrames(FindAliased(doc, "stacktrace", "sentry.interfaces.Stacktrace"));
-  }
-  return exceptions;
-}
-
-std::string FirstLine(std::string_view text) {
-  text = TrimWhitespace(text);
-  return std::string(text.substr(0, text.find('\n')));
-}
-
-std::string DeriveCulprit(const Event& event) {
-  if (!event.transaction.empty()) return event.transaction;
-  if (event.exceptions.empty()) return {};
-  const auto& frames = event.exceptions.back().frames;
-  if (frames.empty()) return {};
-  // The newest in-app frame, else the newest frame: where the error surfaced in the user's code.
-  auto chosen = std::find_if(frames.rbegin(), frames.rend(), [](const Frame& f) { return f.in_app; });
-  const Frame& frame = chosen != frames.rend() ? *chosen : frames.back();
-  const std::string& where = !frame.module.empty() ? frame.module : frame.filename;
-  if (where.empty()) return frame.function;
-  if (frame.function.empty()) return where;
-  return where + " in " + frame.function;
 }
 
 // Levels as Relay accepts them, plus "warn" (harmless leniency); nullopt for anything else.
@@ -750,7 +667,6 @@ class Normalizer {
     event_.logger = GetString(doc_, "logger");
     event_.server_name = GetString(doc_, "server_name");
     event_.transaction = GetString(doc_, "transaction");
-    if (event_.transaction.empty()) event_.transaction = GetString(doc_, "culprit");
 
     if (const Value* user = Member("user"); user != nullptr && user->IsObject()) {
       if (auto id = user->FindMember("id"); id != user->MemberEnd()) {
@@ -887,8 +803,7 @@ Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Cont
   normalizer.Run();
   FillFormattedMessage(doc);
   event.message = TruncateUtf8(ReadMessage(doc), kMaxMessageChars);
-  event.exceptions = ReadExceptions(doc);
-  event.transaction = TruncateUtf8(event.transaction, kMaxTitleChars);
+  event.exceptions = detail::ReadExceptions(doc);
 
   const std::string type = GetString(doc, "type");
   if (type == "transaction") {
@@ -897,24 +812,7 @@ Expected<Event, std::string> NormalizeEvent(rapidjson::Document& doc, const Cont
     event.event_type = event.exceptions.empty() ? "default" : "error";
   }
 
-  const bool typed_exception =
-      !event.exceptions.empty() && !(event.exceptions.back().synthetic && !event.message.empty());
-  if (typed_exception) {
-    const Exception& raised = event.exceptions.back();
-    const std::string value = FirstLine(raised.value);
-    if (raised.synthetic || raised.type.empty()) {
-      // No real type to show (a synthetic exception, or an SDK that sent none): the value is the title.
-      event.title = value.empty() ? (raised.type.empty() ? "Error" : raised.type) : value;
-    } else {
-      event.title = value.empty() ? raised.type : raised.type + ": " + value;
-    }
-  } else if (!event.message.empty()) {
-    event.title = FirstLine(event.message);
-  } else {
-    event.title = "<unlabeled event>";
-  }
-  event.title = TruncateUtf8(event.title, kMaxTitleChars);
-  event.culprit = TruncateUtf8(DeriveCulprit(event), kMaxTitleChars);
+  detail::Summarize(doc, event);
   normalizer.DeriveTags();
 
   rapidjson::StringBuffer buffer;

@@ -48,13 +48,15 @@ TEST_CASE("message shapes and defaults", "[unit][normalize]") {
 }
 
 TEST_CASE("the legacy raven interfaces", "[unit][normalize]") {
-  auto event = NormalizeEvent(R"({"sentry.interfaces.Exception":{"type":"TypeError","value":"x is not a function"},
-      "sentry.interfaces.Stacktrace":{"frames":[{"filename":"a.js","function":"f"}]},"culprit":"a.js in f"})",
+  // raven-js: the culprit comes from the stack trace moved into the exception, as JavaScript writes it.
+  auto event = NormalizeEvent(R"({"platform":"javascript",
+      "sentry.interfaces.Exception":{"type":"TypeError","value":"x is not a function"},
+      "sentry.interfaces.Stacktrace":{"frames":[{"filename":"a.js","function":"f"}]}})",
                               {});
   REQUIRE(event.has_value());
   CHECK(event->title == "TypeError: x is not a function");
   CHECK(event->exceptions[0].frames.size() == 1);
-  CHECK(event->culprit == "a.js in f");
+  CHECK(event->culprit == "f(a.js)");
 }
 
 TEST_CASE("documents that are not objects are refused", "[unit][normalize]") {
@@ -75,8 +77,15 @@ TEST_CASE("synthetic exceptions do not name the issue", "[unit][normalize]") {
                                 {});
   REQUIRE(message.has_value());
   CHECK(message->title == "hello from node");
+  // Without a message, Sentry names it after the crash frame's function.
+  auto crash = NormalizeEvent(R"({"exception":{"values":[{"type":"SIGSEGV","value":"Segfault",
+      "mechanism":{"type":"signalhandler","synthetic":true},
+      "stacktrace":{"frames":[{"function":"main","in_app":true},{"function":"memcpy","in_app":false}]}}]}})",
+                              {});
+  CHECK(crash->title == "main");
+  // An exception the SDK sent no type for is an "Error", as Sentry shows it.
   auto untyped = NormalizeEvent(R"({"exception":{"values":[{"value":"something broke"}]}})", {});
-  CHECK(untyped->title == "something broke");
+  CHECK(untyped->title == "Error: something broke");
 }
 
 TEST_CASE("timestamps far ahead or too old fall back to the receive time", "[unit][normalize]") {

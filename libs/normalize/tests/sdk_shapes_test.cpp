@@ -100,7 +100,7 @@ TEST_CASE("sentry-python: a Django error with request, user, breadcrumbs and its
 }
 
 TEST_CASE("raven-python: legacy interfaces, numeric level, cookie header", "[unit][normalize]") {
-  auto event = NormalizeEvent(R"({
+  const std::string json = R"({
     "project":"3","level":40,"logger":"root","platform":"python","time_spent":null,
     "timestamp":"2024-03-01T11:59:58Z","culprit":"billing.tasks in charge","server_name":"worker-1",
     "message":"Charge failed for %s",
@@ -111,12 +111,19 @@ TEST_CASE("raven-python: legacy interfaces, numeric level, cookie header", "[uni
       "env":{"REMOTE_ADDR":"10.1.2.3"}},
     "sentry.interfaces.User":{"id":"u-7","username":"ann"},
     "tags":{"queue":"billing"},"modules":{"django":"1.11"},
-    "sdk":{"name":"raven-python","version":"6.10.0"}})",
-                              {.received_at_ms = 1709294400000});
+    "sdk":{"name":"raven-python","version":"6.10.0"}})";
+  auto event = NormalizeEvent(json, {.received_at_ms = 1709294400000});
   REQUIRE(event.has_value());
   CHECK(event->level == "error");
   CHECK(event->title == "Charge failed for ann");
-  CHECK(event->culprit == "billing.tasks in charge");
+  CHECK(event->culprit == "billing.tasks in charge");  // the SDK's own culprit is kept
+  // Without one, a message without a stack trace is blamed on the request's URL.
+  const std::string culprit = R"("culprit":"billing.tasks in charge",)";
+  std::string without = json;
+  without.erase(without.find(culprit), culprit.size());
+  auto derived = NormalizeEvent(without, {.received_at_ms = 1709294400000});
+  REQUIRE(derived.has_value());
+  CHECK(derived->culprit == "http://shop.example/pay");
   CHECK(event->user.username == "ann");
   // REMOTE_ADDR is a valid address and the user has none: Relay copies it over.
   CHECK(event->user.ip_address == "10.1.2.3");
@@ -190,7 +197,7 @@ TEST_CASE("@sentry/node: unhandled exception with contexts and breadcrumbs as a 
                      {.received_at_ms = 1709294400000, .sent_at_ms = 1709294399600, .client_ip = "203.0.113.5"});
   REQUIRE(event.has_value());
   CHECK(event->title == "TypeError: Cannot read properties of undefined (reading 'id')");
-  CHECK(event->culprit == "orders in loadOrder");
+  CHECK(event->culprit == "loadOrder(orders)");  // JavaScript's way: function(module)
   CHECK(event->level == "fatal");
   CHECK(event->timestamp_ms == 1709294399512);
   CHECK(event->user.ip_address.empty());  // node is not a client platform: no IP inferred

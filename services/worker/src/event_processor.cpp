@@ -117,7 +117,11 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   if (processed.grouping.hashes.empty()) {
     processed.grouping = grouping::ComputeInterimGrouping(*event);  // cannot happen: a fallback always hashes
   }
-  if (!processed.title_override.empty()) event->title = processed.title_override;
+  if (!processed.title_override.empty()) {
+    // Sentry keeps a fingerprint rule's title in the metadata too.
+    event->title = processed.title_override;
+    event->metadata.title = processed.title_override;
+  }
   processed.event = std::move(*event);
   processed.tags = IssueTags(processed.event);
   processed.user_key = UserKey(processed.event.user);

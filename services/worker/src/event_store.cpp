@@ -117,13 +117,9 @@ std::int64_t ResolveIssue(pqxx::transaction_base& tx, const ProcessedEvent& proc
   }
   const std::int64_t short_id = tx.exec_prepared(kNextShortId, project_id)[0][0].as<std::int64_t>();
   const std::string seen = Timestamp(processed.raw.received_at_ms);
-  // Metadata {type, value} for a real exception; {title} otherwise (messages, synthetic exceptions).
-  const bool typed = !event.exceptions.empty() && !event.exceptions.back().synthetic;
-  const std::string type_name = typed ? event.exceptions.back().type : std::string();
-  const std::string value = typed ? event.exceptions.back().value : std::string();
   const std::int64_t issue_id =
       tx.exec_prepared(kCreateIssue, project_id, short_id, event.title, event.culprit, event.level, event.event_type,
-                       type_name, value, seen, event.platform, event.logger)[0][0]
+                       normalize::MetadataJson(event.metadata), seen, event.platform, event.logger)[0][0]
           .as<std::int64_t>();
   auto claimed = tx.exec_prepared(kClaimHash, project_id, hash, issue_id, processed.grouping.config);
   if (claimed.empty()) {
@@ -600,10 +596,7 @@ void PrepareStatements(pqxx::connection& connection) {
       kCreateIssue,
       "INSERT INTO issues (project_id, short_id, title, culprit, level, type, metadata, first_seen, last_seen, "
       "platform, logger) "
-      "VALUES ($1, $2, $3, $4, $5, $6, "
-      "  CASE WHEN $7 = '' AND $8 = '' THEN jsonb_build_object('title', $3::text) "
-      "       ELSE jsonb_build_object('type', $7::text, 'value', $8::text) END, "
-      "  $9::timestamptz, $9::timestamptz, $10, $11) RETURNING id");
+      "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::timestamptz, $8::timestamptz, $9, $10) RETURNING id");
   connection.prepare(kClaimHash,
                      "INSERT INTO group_hashes (project_id, hash, issue_id, config) VALUES ($1, $2, $3, $4) "
                      "ON CONFLICT (project_id, hash) DO NOTHING RETURNING issue_id");

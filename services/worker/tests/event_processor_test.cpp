@@ -64,6 +64,9 @@ TEST_CASE("the project's fingerprint rules group and title the event", "[unit][w
   CHECK(asked_for == 3);
   CHECK(processed->grouping.hashes[0] == rookery::Md5Hex("all-e-errors"));
   CHECK(processed->event.title == "All the E");
+  // Sentry keeps the rule's title in the issue's metadata, next to the exception's.
+  CHECK(rookery::normalize::MetadataJson(processed->event.metadata) ==
+        R"({"type":"E","value":"v","title":"All the E"})");
 }
 
 TEST_CASE("the event item of an envelope is the event", "[unit][worker]") {

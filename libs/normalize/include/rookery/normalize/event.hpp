@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,8 +21,10 @@ namespace rookery::normalize {
 
 struct Frame {
   std::string filename;
+  std::string abs_path;
   std::string module;
   std::string function;
+  std::string platform;  // set when the frame's platform differs from the event's
   std::int64_t lineno = 0;
   bool in_app = false;
   bool has_in_app = false;
@@ -45,6 +48,17 @@ struct User {
   std::string name;
 };
 
+/// The metadata as Sentry keeps it (its event types' extract_metadata): an error's raised
+/// exception's value, its type (not for a synthetic one) and the crash frame's filename and
+/// function when known; any other event's title. A fingerprint rule's title is added to either.
+struct Metadata {
+  std::optional<std::string> type;
+  std::optional<std::string> value;
+  std::optional<std::string> filename;
+  std::optional<std::string> function;
+  std::optional<std::string> title;
+};
+
 struct Event {
   std::string platform;    // "python", ... ("other" when unknown)
   std::string level;       // fatal|error|warning|info|debug
@@ -54,12 +68,13 @@ struct Event {
   std::vector<Exception> exceptions;  // oldest first; the last one was raised
   std::string title;
   std::string culprit;
+  Metadata metadata;
   std::string environment;
   std::string release;
   std::string dist;
   std::string logger;
   std::string server_name;
-  std::string transaction;
+  std::string transaction;  // as sent (and trimmed); the culprit falls back on it
   User user;
   /// Tags as Sentry shows them: the SDK's (validated, first of duplicates wins), then the ones
   /// derived from the event (level, environment, release, logger, server_name, transaction, url,
@@ -69,6 +84,10 @@ struct Event {
   /// null, NUL characters are removed and invalid UTF-8 becomes U+FFFD; trimmed and scrubbed.
   std::string storable_json;
 };
+
+/// The metadata as the JSON object Sentry stores, e.g. {"value":"division by zero",
+/// "type":"ZeroDivisionError","filename":"app.py","function":"divide"}.
+std::string MetadataJson(const Metadata& metadata);
 
 /// Sentry's server-side data scrubber settings of one project.
 struct ScrubbingConfig {
