@@ -23,6 +23,8 @@ WorkerConfig WorkerConfigFromEnv() {
   config.batch_size = static_cast<std::size_t>(EnvInt("ROOKERY_WORKER_BATCH_SIZE", 1000, 1, 100000));
   config.batch_wait = std::chrono::milliseconds(EnvInt("ROOKERY_WORKER_BATCH_WAIT_MS", 100, 1, 60000));
   config.tag_fold_interval = std::chrono::milliseconds(EnvInt("ROOKERY_WORKER_TAG_FOLD_MS", 1000, 10, 60000));
+  config.kill_after_db_commits =
+      static_cast<std::uint64_t>(EnvInt("ROOKERY_WORKER_TEST_KILL_AFTER_DB_COMMIT", 0, 0, 1000000));
   config.http.address = EnvString("ROOKERY_WORKER_BIND", "0.0.0.0");
   config.http.port = static_cast<std::uint16_t>(EnvInt("ROOKERY_WORKER_PORT", 9101, 0, 65535));
   config.http.max_body_bytes = 4096;  // it only answers GETs

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -323,6 +324,13 @@ void Pipeline::WriteLoop(Handover& handover, kafka::Consumer& consumer, const st
       return;
     }
 
+    if (config_.kill_after_db_commits > 0 && totals_.batches + 1 == config_.kill_after_db_commits) {
+      spdlog::warn(
+          "test hook: killing the worker after the database commit of a batch of {} events, before its "
+          "offsets are committed",
+          result.inserted + result.duplicates);
+      std::raise(SIGKILL);
+    }
     consumer.Commit(pending->offsets);
     handover.Done();
     // A batch that folded may still have left rows (held by a merge, or more than one chunk):
