@@ -522,10 +522,10 @@ class Stack:
         return {int(p): int(o) for p, o in (line.split() for line in out.splitlines() if line.strip())}
 
     def kafka_produce(self, key, value, header=None):
-        """Produces one raw message to the topic, bypassing the relay (poison messages)."""
+        """Produces one raw message (text, or bytes) to the topic, bypassing the relay (poison messages)."""
         value_file = os.path.join(self.dir, "produce.value")
-        with open(value_file, "w", encoding="utf-8") as file:
-            file.write(value)
+        with open(value_file, "wb") as file:
+            file.write(value if isinstance(value, bytes) else value.encode())
         argv = self.kafka_prefix() + [kafka_tool(), "produce", "--brokers", self.local_brokers, "--topic", self.topic,
                                       "--key", key,
                 "--value-file", value_file]

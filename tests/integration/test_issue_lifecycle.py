@@ -13,6 +13,14 @@ import uuid
 from rookery_stack import StackTestCase, http_request, wait_for
 
 
+def raw_event_v1(body):
+    """A contract-1 RawEvent protobuf (store endpoint, project 1), encoded by hand."""
+    body = body.encode()
+    assert len(body) < 1 << 14, len(body)
+    length = bytes([len(body)]) if len(body) < 0x80 else bytes([0x80 | (len(body) & 0x7F), len(body) >> 7])
+    return b"\x08\x01" + b"\x12\x10" + b"0123456789abcdef" + b"\x18\x01" + b"\x38\x01" + b"\x52" + length + body
+
+
 class IssueLifecycleTest(StackTestCase):
     # Cron's periodic snooze expiry (tested in test_alerts) would race the event-driven
     # re-surfacing tested here: once at start, then not within the test.
@@ -283,9 +291,14 @@ class IssueLifecycleTest(StackTestCase):
         self.assertEqual(self.activities(issue_id), ["new", "resurfaced"])
 
     def test_poison_messages_are_dead_lettered_without_blocking_their_partition(self):
-        # Straight onto the topic, past the relay: garbage, and a message of an unknown contract.
-        poisons = [("poison-garbage", "this is not a raw event at all", None),
-                   ("poison-version", "whatever", "rookery-contract=99")]
+        # Straight onto the topic, past the relay: garbage, and a message of an unknown contract
+        # (a contract-1 message under a newer version's header, as in a rolling upgrade). Both
+        # carry secrets, which the dead letters must not keep.
+        secrets = ["hunter2", "s3cr3t-t0ken", "4111111111111111"]
+        event = json.dumps({"message": "card 4111111111111111", "extra": {"password": "hunter2", "order": "A-7"},
+                            "request": {"headers": {"Authorization": "Bearer s3cr3t-t0ken"}}}, separators=(",", ":"))
+        poisons = [("poison-garbage", "this is not a raw event at all: password=hunter2&token=s3cr3t-t0ken", None),
+                   ("poison-version", raw_event_v1(event), "rookery-contract=99")]
         for key, value, header in poisons:
             self.stack.kafka_produce(key, value, header)
         wait_for(lambda: int(self.stack.sql("SELECT count(*) FROM dead_letters")[0][0]) >= 2, 30,
@@ -293,6 +306,17 @@ class IssueLifecycleTest(StackTestCase):
         reasons = [row[0] for row in self.stack.sql("SELECT reason FROM dead_letters ORDER BY id")]
         self.assertTrue(any("contract version" in reason for reason in reasons), reasons)
         self.assertEqual(len(reasons), 2, reasons)
+        for secret in secrets:
+            self.assertEqual(self.stack.sql("SELECT count(*) FROM dead_letters WHERE position(convert_to("
+                                            f"'{secret}', 'UTF8') IN payload) > 0 OR reason LIKE '%{secret}%'"),
+                             [["0"]], secret)
+        # Still useful: the event, scrubbed; the garbage, redacted.
+        payloads = [row[0] for row in self.stack.sql("SELECT convert_from(payload, 'UTF8') FROM dead_letters "
+                                                     "ORDER BY id")]
+        self.assertIn("this is not a raw event at all: password=[Filtered]&token=[Filtered]", payloads)
+        scrubbed = json.loads(next(payload for payload in payloads if payload.startswith("{")))
+        self.assertEqual(scrubbed["extra"], {"password": "[Filtered]", "order": "A-7"})
+        self.assertEqual(scrubbed["request"]["headers"]["Authorization"], "[Filtered]")
         event_id = self.send("lifecycle after the poison")
         self.wait_stored(event_id)
         metrics = http_request(f"http://127.0.0.1:{self.stack.worker_port()}/metrics").body.decode()

@@ -72,4 +72,24 @@ Expected<RawEvent, DecodeError> DecodeRawEvent(std::string_view bytes) {
   return event;
 }
 
+std::optional<UncheckedRawEvent> DecodeRawEventUnchecked(std::string_view bytes) {
+  pb::RawEvent message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || message.contract_version() == 0) {
+    return std::nullopt;
+  }
+  UncheckedRawEvent event;
+  event.contract_version = message.contract_version();
+  event.event_id = EventId::FromBytes(message.event_id());
+  if (message.project_id() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    event.project_id = static_cast<std::int64_t>(message.project_id());
+  }
+  switch (message.endpoint()) {
+    case pb::ENDPOINT_STORE: event.endpoint = IngestEndpoint::kStore; break;
+    case pb::ENDPOINT_ENVELOPE: event.endpoint = IngestEndpoint::kEnvelope; break;
+    default: break;
+  }
+  event.body = std::move(*message.mutable_body());
+  return event;
+}
+
 }  // namespace rookery::protocol

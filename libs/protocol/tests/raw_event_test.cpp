@@ -67,6 +67,34 @@ TEST_CASE("messages the worker cannot read are errors, not crashes", "[unit][pro
   CHECK(DecodeRawEvent(future.SerializeAsString()).error().code == DecodeErrorCode::kBadEndpoint);
 }
 
+TEST_CASE("a dead letter's message is read as far as it goes, whatever its version", "[unit][protocol][contract]") {
+  CHECK_FALSE(DecodeRawEventUnchecked("\xff\xff\xff garbage").has_value());
+  CHECK_FALSE(DecodeRawEventUnchecked("").has_value());  // parses, but no contract version
+  // Runs of 'x' parse as a protobuf (field 15, varint 120, over and over): no version, not a message.
+  CHECK_FALSE(DecodeRawEventUnchecked(std::string(1000, 'x')).has_value());
+
+  rookery::ingest::v1::RawEvent future;
+  future.set_contract_version(99);
+  future.set_event_id("short");
+  future.set_project_id(7);
+  future.set_endpoint(static_cast<rookery::ingest::v1::Endpoint>(42));
+  future.set_body("{\"message\":\"m\"}");
+  auto unchecked = DecodeRawEventUnchecked(future.SerializeAsString());
+  REQUIRE(unchecked.has_value());
+  CHECK(unchecked->contract_version == 99);
+  CHECK(unchecked->project_id == 7);
+  CHECK_FALSE(unchecked->event_id.has_value());
+  CHECK_FALSE(unchecked->endpoint.has_value());
+  CHECK(unchecked->body == "{\"message\":\"m\"}");
+
+  future.set_event_id(std::string(16, 'a'));
+  future.set_endpoint(rookery::ingest::v1::ENDPOINT_ENVELOPE);
+  unchecked = DecodeRawEventUnchecked(future.SerializeAsString());
+  REQUIRE(unchecked.has_value());
+  CHECK(unchecked->event_id.has_value());
+  CHECK(unchecked->endpoint == IngestEndpoint::kEnvelope);
+}
+
 namespace {
 
 std::string FromHex(std::string_view hex) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dead_letter.hpp"
 #include "rookery/core/time.hpp"
 #include "rookery/protocol/envelope.hpp"
 #include "rookery/protocol/json_limits.hpp"
@@ -44,10 +45,8 @@ std::string UserKey(const normalize::User& user) {
   return "";
 }
 
-}  // namespace
-
-ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
-                            grouping::GroupingMemo* memo) {
+ProcessResult Process(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
+                      grouping::GroupingMemo* memo) {
   if (!contract_header.empty() && contract_header != std::to_string(protocol::kRawEventContractVersion)) {
     return DeadLetter{"unsupported contract version header '" + std::string(contract_header) + "'"};
   }
@@ -131,6 +130,20 @@ ProcessResult ProcessRecord(std::string_view value, std::string_view contract_he
   std::string().swap(raw->body);  // freed, not only emptied: the storable copy lives in event.storable_json
   processed.raw = std::move(*raw);
   return processed;
+}
+
+}  // namespace
+
+ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
+                            grouping::GroupingMemo* memo) {
+  ProcessResult result = Process(value, contract_header, settings, memo);
+  if (auto* dead = std::get_if<DeadLetter>(&result)) {
+    // From `value`, which Process leaves as it was (it parses a copy of the event in place).
+    DeadLetterPayload kept = MakeDeadLetterPayload(value, settings);
+    dead->reason += kept.description;
+    dead->payload = std::move(kept.payload);
+  }
+  return result;
 }
 
 }  // namespace rookery::worker

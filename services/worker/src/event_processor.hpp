@@ -40,8 +40,12 @@ struct Skipped {
   std::string reason;
 };
 
+/// What cannot be processed. ProcessRecord builds `payload` with MakeDeadLetterPayload (dead_letter.hpp):
+/// the message scrubbed, never as it came; `reason` ends with what the message was and what
+/// `payload` holds.
 struct DeadLetter {
   std::string reason;
+  std::string payload;
 };
 
 using ProcessResult = std::variant<ProcessedEvent, Skipped, DeadLetter>;
@@ -50,8 +54,9 @@ using ProcessResult = std::variant<ProcessedEvent, Skipped, DeadLetter>;
 /// them), which fails the batch for a retry rather than processing an event with the wrong ones.
 using SettingsLookup = std::function<const ProjectSettings&(std::int64_t project_id)>;
 
-/// `contract_header` is the record's rookery-contract header value (empty if absent). Groups with
-/// Sentry's newstyle:2023-01-11 config and the project's rules, through `memo` when given.
+/// `value` is the Kafka record's value (the RawEvent), `contract_header` the record's rookery-contract header value
+/// (empty if absent). Groups with Sentry's newstyle:2023-01-11 config and the project's rules, through `memo` when
+/// given.
 ProcessResult ProcessRecord(std::string_view value, std::string_view contract_header, const SettingsLookup& settings,
                             grouping::GroupingMemo* memo = nullptr);
 

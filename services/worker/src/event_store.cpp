@@ -13,6 +13,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "dead_letter.hpp"
 #include "rookery/core/time.hpp"
 #include "rookery/db/binary_copy.hpp"
 #include "rookery/db/event_payload.hpp"
@@ -823,7 +824,8 @@ BatchResult WriteBatch(pqxx::connection& connection, BatchWrite& batch) {
       if (!IsEventDataError(e)) throw;
       spdlog::error("event {} refused by the database, dead-lettered: {}", processed.raw.event_id.ToHex(), e.what());
       batch.dead_letters.push_back(DeadLetterRecord{processed.topic, processed.partition, processed.offset,
-                                                    PrintableReason(e.what()), processed.event.storable_json});
+                                                    PrintableReason(e.what()),
+                                                    RefusedEventPayload(processed.event.storable_json)});
     }
   }
   Add(WriteTransaction(connection, {}, batch.dead_letters, batch.fold_tags), result);

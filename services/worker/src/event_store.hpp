@@ -17,7 +17,7 @@ struct DeadLetterRecord {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::string reason;
-  std::string payload;
+  std::string payload;  // scrubbed (dead_letter.hpp), never the message as it came
 };
 
 struct BatchWrite {

@@ -53,10 +53,11 @@ BatchWrite ProcessBatch(const std::vector<kafka::Record>& records, const Setting
       ++skipped;
       spdlog::debug("skipped {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), skip->reason);
     } else {
-      const auto& dead = std::get<DeadLetter>(result);
+      auto& dead = std::get<DeadLetter>(result);
       spdlog::warn("dead-lettering {}[{}]@{}: {}", record.Topic(), record.Partition(), record.Offset(), dead.reason);
-      batch.dead_letters.push_back(DeadLetterRecord{record.Topic(), record.Partition(), record.Offset(), dead.reason,
-                                                    std::string(record.Value())});
+      // The scrubbed payload ProcessRecord made, never record.Value(): the message may hold secrets.
+      batch.dead_letters.push_back(DeadLetterRecord{record.Topic(), record.Partition(), record.Offset(),
+                                                    std::move(dead.reason), std::move(dead.payload)});
     }
   }
   return batch;

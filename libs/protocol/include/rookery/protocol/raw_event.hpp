@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,20 @@ struct DecodeError {
 /// Accepts every contract version this build knows (currently 1); anything else is an error the
 /// worker dead-letters.
 Expected<RawEvent, DecodeError> DecodeRawEvent(std::string_view bytes);
+
+/// What a message of any contract version says, read as version 1 without validating it: only for
+/// describing and scrubbing a dead letter (a message of a newer contract, say, during a rolling
+/// upgrade), never for processing one.
+struct UncheckedRawEvent {
+  std::uint32_t contract_version = 0;
+  std::optional<EventId> event_id;         // when 16 bytes
+  std::int64_t project_id = 0;             // 0 when missing or out of range
+  std::optional<IngestEndpoint> endpoint;  // when one this build knows
+  std::string body;
+};
+
+/// nullopt unless `bytes` parse as the RawEvent protobuf with a contract version (every real
+/// message has one: text and other garbage rarely parses, and then without it).
+std::optional<UncheckedRawEvent> DecodeRawEventUnchecked(std::string_view bytes);
 
 }  // namespace rookery::protocol
