@@ -2,9 +2,11 @@
 PostgreSQL and out of the API; replays that must not double-count; and bad input that must never
 reach Kafka."""
 
+import datetime
 import json
 import os
 import unittest
+import uuid
 import zlib
 
 from rookery_stack import StackTestCase, gzip_bytes, wait_for
@@ -79,7 +81,8 @@ class WalkingSkeletonTest(StackTestCase):
         title = "ValueError: walking skeleton replay"
         self.stack.run_python_sdk(RAISE_SCRIPT.format(tag="replay"))
         issue = wait_for(lambda: self.issue_titled(title), 15, message="the replay issue")
-        wait_for(lambda: self.stack.worker_totals()["inserted"] >= self.stack.kafka_count(), 15,
+        # Every message, whatever became of it (an earlier test sends retries that are duplicates).
+        wait_for(lambda: self.stack.worker_totals()["messages"] >= self.stack.kafka_count(), 15,
                  message="the worker to consume everything")
         counts_before = {i["id"]: i["count"] for i in self.issues(query="")}
         events_before = self.stack.sql("SELECT count(*) FROM events")[0][0]
@@ -245,6 +248,73 @@ class WalkingSkeletonTest(StackTestCase):
         self.assertEqual(titles.count("Payment provider down"), 1, titles)
         self.assertNotIn("payment provider timed out", titles)
         self.assertEqual(issue["count"], "2")
+
+    def test_11_project_stack_trace_rules_apply(self):
+        # The same two errors in two projects: they differ only in a frame of shop.retry, so they
+        # are two issues where no rule says otherwise, and one issue in the project whose
+        # stack-trace rule takes that module's frames out of grouping.
+        def project(name, stacktrace_rules):
+            credentials = self.stack.bootstrap(f"{name}@example.com", f"{name}-org", f"{name}-project")
+            key = credentials["ROOKERY_DSN"].split("//")[1].split("@")[0]
+            project_id = credentials["ROOKERY_PROJECT_ID"]
+            self.stack.sql("UPDATE projects SET stacktrace_rules = %s WHERE id = %s"
+                           % ("'" + stacktrace_rules.replace("'", "''") + "'", project_id))
+            wait_for(lambda: self.stack.relay_post(f"/api/{project_id}/store/", b"{}",
+                                                   self.stack.auth_header(key)).status in (200, 400),
+                     5, message="the new key in the relay's cache")
+            for attempt in ("attempt_once", "attempt_twice"):
+                body = json.dumps({"platform": "python", "exception": {"values": [{
+                    "type": "TimeoutError", "value": "the cart timed out", "stacktrace": {"frames": [
+                        {"function": "load", "module": "shop.cart", "filename": "shop/cart.py", "in_app": True},
+                        {"function": attempt, "module": "shop.retry", "filename": "shop/retry.py",
+                         "in_app": True}]}}]}}).encode()
+                self.assertEqual(self.stack.relay_post(f"/api/{project_id}/store/", body,
+                                                       self.stack.auth_header(key)).status, 200)
+            return project_id
+
+        with_rule = project("stackrules", "stack.module:shop.retry -group")
+        without_rule = project("norules", "")
+
+        def issues(project_id):  # the relay's cache probe above stores an empty event: not counted
+            return self.stack.sql(f"SELECT count(*), coalesce(sum(times_seen), 0) FROM issues "
+                                  f"WHERE project_id = {project_id} AND title LIKE 'TimeoutError%'")[0]
+        wait_for(lambda: issues(without_rule) == ["2", "2"], 15, message="two issues without the rule")
+        wait_for(lambda: issues(with_rule)[1] == "2", 15, message="both events stored with the rule")
+        self.assertEqual(issues(with_rule), ["1", "2"])
+
+    def test_12_a_retry_whose_day_moved_is_stored_once(self):
+        # An SDK retry whose timestamp lands on the next UTC day (one the relay clamped, or none at
+        # all, received after midnight): the events table's unique key holds the day, so only the
+        # worker's look-up on the days either side keeps the second copy out, in the same batch or
+        # a later one.
+        duplicates_before = self.stack.worker_totals()["duplicates"]
+        event_id = uuid.uuid4().hex
+        midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+        def send(event_id, at):
+            body = json.dumps({"event_id": event_id, "message": "walking skeleton retried over midnight",
+                               "level": "error", "timestamp": at.isoformat()}).encode()
+            self.assertEqual(self.stack.relay_post(f"/api/{self.stack.project_id}/store/", body,
+                                                   self.stack.auth_header()).status, 200)
+
+        send(event_id, midnight - datetime.timedelta(seconds=10))
+        wait_for(lambda: self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{event_id}'") == [["1"]], 15,
+                 message="the first copy stored")
+        send(event_id, midnight + datetime.timedelta(seconds=10))
+        twice = uuid.uuid4().hex  # both copies in one batch, most likely
+        send(twice, midnight - datetime.timedelta(seconds=5))
+        send(twice, midnight + datetime.timedelta(seconds=5))
+        # An unrelated event after them: once it is stored, the retries were processed too.
+        marker = uuid.uuid4().hex
+        send(marker, midnight + datetime.timedelta(seconds=20))
+        wait_for(lambda: self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{marker}'") == [["1"]], 15,
+                 message="the marker event stored")
+        wait_for(lambda: self.stack.worker_totals()["duplicates"] - duplicates_before >= 2, 15,
+                 message="the retries seen as duplicates")
+        for retried in (event_id, twice):
+            self.assertEqual(self.stack.sql(f"SELECT count(*) FROM events WHERE event_id = '{retried}'"), [["1"]])
+        issue = self.stack.sql("SELECT times_seen FROM issues WHERE title = 'walking skeleton retried over midnight'")
+        self.assertEqual(issue, [["3"]])
 
     def test_10_grouping_memo_serves_repeats_and_follows_rule_changes(self):
         # The worker remembers grouping results (GroupingMemo); events that differ only in their

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -83,8 +84,10 @@ int main(int argc, char** argv) {
   int passed = 0;
   int failed = 0;
   int unchecked = 0;
+  std::set<std::string> listed;
   for (const auto& fixture : expected["fixtures"].GetArray()) {
     const std::string name = fixture["input"].GetString();
+    listed.insert(name);
     const auto input_text = ReadFile(dir / name);
     rapidjson::Document input;
     if (!input_text || input.Parse(input_text->c_str()).HasParseError()) {
@@ -128,6 +131,14 @@ int main(int argc, char** argv) {
       }
     }
     (ok ? passed : failed)++;
+  }
+  // An input that expected.json does not list would otherwise never be checked, silently.
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".json" && name != "expected.json" && listed.count(name) == 0) {
+      std::cout << "FAIL " << name << ": an input that expected.json does not list\n";
+      ++failed;
+    }
   }
   std::cout << "grouping_conformance: " << passed << " passed, " << failed << " failed, " << unchecked
             << " without expected hashes\n";

@@ -273,7 +273,9 @@ std::vector<std::int64_t> ResolveIssues(pqxx::transaction_base& tx, const std::v
 
 // Stores the events the batch brings for the first time and returns which those are: not stored
 // before (a replay finds its event stored) and not repeated earlier in the batch (an SDK retry can
-// land in the same batch). The new ones are COPYed straight into `events`, so each payload crosses
+// land in the same batch). "Stored before" looks at the event's day and the days either side: the
+// unique key must hold the partition's day, and a retry whose timestamp was clamped or missing can
+// land on the next day. The new ones are COPYed straight into `events`, so each payload crosses
 // PostgreSQL once. An event a concurrent worker stores between the look-up and the COPY (a replay
 // racing its original) makes the COPY fail with a unique violation, which WriteBatch retries.
 std::vector<bool> InsertEvents(pqxx::dbtransaction& tx, const std::vector<const ProcessedEvent*>& events,
@@ -299,7 +301,8 @@ std::vector<bool> InsertEvents(pqxx::dbtransaction& tx, const std::vector<const 
   std::stable_sort(candidates.begin(), candidates.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   std::vector<std::size_t> order;
   for (std::size_t i : candidates) {
-    if (!order.empty() && key(order.back()) == key(i)) {
+    // One event id per project, whatever the day: a retry's day may differ (see kFindStored).
+    if (!order.empty() && projects[order.back()] == projects[i] && ids[order.back()] == ids[i]) {
       inserted[i] = false;  // the batch's first copy of the event is the one stored
     } else {
       order.push_back(i);
@@ -614,7 +617,7 @@ void PrepareStatements(pqxx::connection& connection) {
   connection.prepare(kFindStored,
                      "SELECT k.o FROM unnest($1::bigint[], $2::uuid[], $3::date[]) WITH ORDINALITY AS k(p, e, d, o) "
                      "WHERE EXISTS (SELECT 1 FROM events v WHERE v.project_id = k.p AND v.event_id = k.e "
-                     "AND v.day = k.d)");
+                     "AND v.day BETWEEN k.d - 1 AND k.d + 1)");
   connection.prepare(kLockIssues,
                      "SELECT id, status, times_seen, user_count, "
                      "(extract(epoch FROM resolved_at) * 1000)::bigint AS resolved_ms, "

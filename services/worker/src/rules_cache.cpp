@@ -32,6 +32,8 @@ std::vector<std::string> ReadTextArray(const pqxx::field& field) {
   return values;
 }
 
+constexpr const char* kLoadSettings = "worker_project_settings";
+
 }  // namespace
 
 const ProjectSettings& RulesCache::Get(pqxx::connection& connection, std::int64_t project_id) {
@@ -39,11 +41,12 @@ const ProjectSettings& RulesCache::Get(pqxx::connection& connection, std::int64_
   auto it = entries_.find(project_id);
   if (it != entries_.end() && now - it->second.loaded < max_age_) return it->second.settings;
 
+  // pqxx keeps one definition per name: preparing it again with the same text is a no-op.
+  connection.prepare(kLoadSettings,
+                     "SELECT fingerprinting_rules, stacktrace_rules, scrub_data, scrub_ip_addresses, sensitive_fields, "
+                     "safe_fields FROM projects WHERE id = $1");
   pqxx::read_transaction tx(connection);
-  const auto rows = tx.exec_params(
-      "SELECT fingerprinting_rules, stacktrace_rules, scrub_data, scrub_ip_addresses, sensitive_fields, safe_fields "
-      "FROM projects WHERE id = $1",
-      project_id);
+  const auto rows = tx.exec_prepared(kLoadSettings, project_id);
   Entry entry{{}, now, {}, {}};
   if (!rows.empty()) {
     const auto& row = rows[0];
