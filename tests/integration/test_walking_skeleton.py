@@ -344,6 +344,10 @@ class WalkingSkeletonTest(StackTestCase):
         issue = wait_for(lambda: next((i for i in self.stack.api(path, token=token) if i["count"] == "3"), None), 15,
                          message="three events in one issue")
         self.assertGreaterEqual(hits(), before + 2)
+        # The issue shows its latest event, metadata included, as Sentry's does.
+        self.assertEqual(issue["title"], "KeyError: 'cart 3'")
+        self.assertEqual(issue["metadata"]["value"], "'cart 3'")
+        self.assertEqual(issue["metadata"]["function"], "load")
 
         self.stack.sql("UPDATE projects SET fingerprinting_rules = 'type:\"KeyError\" -> cart-keys "
                        f"title=\"Cart key missing\"' WHERE id = {project_id}")

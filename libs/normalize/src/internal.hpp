@@ -149,4 +149,11 @@ bool TrimString(Value& value, CharLimit limit, const Path& path, MetaCollector* 
 /// databags, frames, breadcrumbs).
 void ScrubAndTrim(rapidjson::Document& document, const Scrubber& scrubber, MetaCollector& meta);
 
+/// The originals `_meta` keeps of values normalization removed ("val"): they never went through
+/// the event's scrubbing, so they are scrubbed as strictly as a dead letter (scrub.hpp), and one
+/// under a key the scrubber filters becomes "[Filtered]" whole. Nothing when the project turned
+/// scrubbing off.
+constexpr std::size_t kMaxMetaDepth = 64;
+void ScrubMetaOriginals(Value& meta, const ScrubbingConfig& config, Allocator& allocator);
+
 }  // namespace rookery::normalize::detail

@@ -297,6 +297,9 @@ class Normalizer {
 
   void Run() {
     CanonicalizeAliases(doc_);
+    // Relay drops a request that is not an object (a string of headers, say), keeping it only in
+    // _meta, scrubbed there: as text it would escape the request scrubbing.
+    if (Value* request = Member("request"); request != nullptr && !request->IsObject()) Invalid("request");
     Level();
     Platform();
     Environment();
@@ -325,6 +328,9 @@ class Normalizer {
       }
     }
     meta_.WriteInto(doc_);
+    if (auto meta = doc_.FindMember("_meta"); meta != doc_.MemberEnd()) {
+      detail::ScrubMetaOriginals(meta->value, context_.scrubbing, allocator_);
+    }
   }
 
  private:

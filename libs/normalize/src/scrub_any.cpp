@@ -330,6 +330,37 @@ std::string TextOnly(std::string_view bytes) {
 
 }  // namespace
 
+namespace detail {
+
+namespace {
+
+// `filtered`: a key on the way here is one the scrubber filters.
+void ScrubOriginals(Value& meta, bool filtered, const Scrubber& scrubber, Allocator& allocator, std::size_t depth) {
+  if (!meta.IsObject() || depth > kMaxMetaDepth) return;
+  for (auto& member : meta.GetObject()) {
+    const std::string_view key = View(member.name);
+    if (key == "val") {
+      if (filtered) {
+        member.value.SetString(rapidjson::StringRef(kFiltered.data(), kFiltered.size()));
+      } else {
+        AnyWalker(scrubber, allocator, kMaxMetaDepth).Walk(member.value, 0);
+      }
+    } else {
+      ScrubOriginals(member.value, filtered || scrubber.KeyRule(key) != nullptr, scrubber, allocator, depth + 1);
+    }
+  }
+}
+
+}  // namespace
+
+void ScrubMetaOriginals(Value& meta, const ScrubbingConfig& config, Allocator& allocator) {
+  if (!config.enabled && !config.scrub_ip_addresses) return;  // the event itself is not scrubbed either
+  const Scrubber scrubber(Strict(config));
+  ScrubOriginals(meta, false, scrubber, allocator, 0);
+}
+
+}  // namespace detail
+
 std::string ScrubbedJson(rapidjson::Document& document, const ScrubbingConfig& config, std::size_t max_depth) {
   const Scrubber scrubber(Strict(config));
   AnyWalker(scrubber, document.GetAllocator(), max_depth).Walk(document, 0);

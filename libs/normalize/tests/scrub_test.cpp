@@ -168,3 +168,30 @@ TEST_CASE("an SDK's own [Filtered] is not annotated again", "[unit][normalize]")
   auto event = NormalizeEvent(R"({"extra":{"password":"[Filtered]"}})", WithScrubbing({}));
   CHECK(event->storable_json == R"({"extra":{"password":"[Filtered]"}})");
 }
+
+TEST_CASE("values normalization removes keep no secret in _meta", "[unit][normalize][scrub]") {
+  // Invalid types are taken out of the event and kept in _meta as Relay does; the originals must
+  // be scrubbed there too, or a malformed field carries a secret past the scrubber.
+  const std::string body = R"({"message":"m","user":"card 4111111111111111","level":"4111111111111111",)"
+                           R"("tags":"api_key=sk_live_abc123","request":"Authorization: Bearer s3cr3t-t0ken",)"
+                           R"("environment":{"password":"hunter2"}})";
+  auto event = rookery::normalize::NormalizeEvent(body, {});
+  REQUIRE(event.has_value());
+  const std::string& stored = event->storable_json;
+  for (const char* secret : {"4111111111111111", "sk_live_abc123", "s3cr3t-t0ken", "hunter2"}) {
+    INFO(secret << " in " << stored);
+    CHECK(stored.find(secret) == std::string::npos);
+  }
+  // The originals are still there, scrubbed, and the request is out of the event.
+  CHECK(stored.find(R"("_meta")") != std::string::npos);
+  CHECK(stored.find(R"("request":"Authorization)") == std::string::npos);
+  CHECK(stored.find("[Filtered]") != std::string::npos);
+}
+
+TEST_CASE("a project that turned scrubbing off keeps its _meta originals as sent", "[unit][normalize][scrub]") {
+  rookery::normalize::Context context;
+  context.scrubbing.enabled = false;
+  auto event = rookery::normalize::NormalizeEvent(R"({"message":"m","user":"card 4111111111111111"})", context);
+  REQUIRE(event.has_value());
+  CHECK(event->storable_json.find("4111111111111111") != std::string::npos);
+}

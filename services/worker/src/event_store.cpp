@@ -188,17 +188,18 @@ class IssueCounts {
     culprits_.push_back(latest.event.culprit);
     levels_.push_back(latest.event.level);
     reopen_.emplace_back(reopen ? "t" : "f");
+    metadatas_.push_back(normalize::MetadataJson(latest.event.metadata));
   }
 
   pqxx::result Exec(pqxx::transaction_base& tx, const char* statement) const {
     return tx.exec_prepared(statement, IntArray(ids_), IntArray(counts_), IntArray(new_users_), TextArray(firsts_),
                             TextArray(lasts_), TextArray(titles_), TextArray(culprits_), TextArray(levels_),
-                            TextArray(reopen_));
+                            TextArray(reopen_), TextArray(metadatas_));
   }
 
  private:
   std::vector<std::int64_t> ids_, counts_, new_users_;
-  std::vector<std::string> firsts_, lasts_, titles_, culprits_, levels_, reopen_;
+  std::vector<std::string> firsts_, lasts_, titles_, culprits_, levels_, reopen_, metadatas_;
 };
 
 struct TagDelta {
@@ -628,14 +629,14 @@ void PrepareStatements(pqxx::connection& connection) {
                      "INSERT INTO issue_users (project_id, issue_id, user_key, first_seen) "
                      "SELECT p, i, k, f::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) "
                      "AS u(p, i, k, f) ON CONFLICT DO NOTHING RETURNING issue_id");
-  // The issue shows its latest event's title and culprit, as Sentry's does. A regression or
+  // The issue shows its latest event's title, culprit and metadata, as Sentry's does. A regression or
   // re-surfacing clears the resolution and the ignore conditions.
   connection.prepare(
       kCountEvents,
       "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
       "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
       "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
-      "title = d.title, culprit = d.culprit, level = d.level, "
+      "title = d.title, culprit = d.culprit, level = d.level, metadata = d.metadata::jsonb, "
       "status = CASE WHEN d.reopen THEN 'unresolved' ELSE i.status END, "
       "resolved_at = CASE WHEN d.reopen THEN NULL ELSE i.resolved_at END, "
       "ignore_until = CASE WHEN d.reopen THEN NULL ELSE i.ignore_until END, "
@@ -643,8 +644,8 @@ void PrepareStatements(pqxx::connection& connection) {
       "ignore_until_user_count = CASE WHEN d.reopen THEN NULL ELSE i.ignore_until_user_count END, "
       "status_changed_at = CASE WHEN d.reopen THEN now() ELSE i.status_changed_at END "
       "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
-      "$8::text[], $9::boolean[]) AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen) "
-      "WHERE i.id = d.id");
+      "$8::text[], $9::boolean[], $10::text[]) "
+      "AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen, metadata) WHERE i.id = d.id");
   // The same counting for issues still unresolved once locked; the CTE locks them in id order (as
   // kLockIssues does), which an UPDATE's own join would not promise. Under READ COMMITTED the lock
   // re-checks the status on the newest row version, so an issue resolved or ignored meanwhile is
@@ -653,14 +654,14 @@ void PrepareStatements(pqxx::connection& connection) {
   connection.prepare(
       kCountUnresolved,
       "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], "
-      "  $6::text[], $7::text[], $8::text[], $9::boolean[]) "
-      "  AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen)), "
+      "  $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[]) "
+      "  AS d(id, n, users, first_seen, last_seen, title, culprit, level, reopen, metadata)), "
       "locked AS MATERIALIZED (SELECT i.id FROM issues i JOIN d ON i.id = d.id WHERE i.status = 'unresolved' "
       "  AND i.ignore_until IS NULL ORDER BY i.id FOR NO KEY UPDATE OF i) "
       "UPDATE issues i SET times_seen = i.times_seen + d.n, user_count = i.user_count + d.users, "
       "first_seen = LEAST(i.first_seen, d.first_seen::timestamptz), "
       "last_seen = GREATEST(i.last_seen, d.last_seen::timestamptz), "
-      "title = d.title, culprit = d.culprit, level = d.level "
+      "title = d.title, culprit = d.culprit, level = d.level, metadata = d.metadata::jsonb "
       "FROM d JOIN locked ON locked.id = d.id WHERE i.id = d.id RETURNING i.id");
   connection.prepare(kFoldTagDeltas, "SELECT rookery_fold_tag_deltas($1, $2)");
   connection.prepare(kAnyTagDeltas, "SELECT EXISTS (SELECT 1 FROM issue_tag_deltas)");
