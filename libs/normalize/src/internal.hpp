@@ -149,6 +149,29 @@ bool TrimString(Value& value, CharLimit limit, const Path& path, MetaCollector* 
 /// databags, frames, breadcrumbs).
 void ScrubAndTrim(rapidjson::Document& document, const Scrubber& scrubber, MetaCollector& meta);
 
+/// Walks JSON-like text from `from`, skipping double-quoted strings (and the escapes in them),
+/// and calls `on_bracket(opens)` at each `{`, `[` (opens) and `}`, `]`. Returns the index of the
+/// bracket at which `on_bracket` returned true, or the text's size.
+template <typename OnBracket>
+std::size_t ScanBrackets(std::string_view text, std::size_t from, OnBracket on_bracket) {
+  bool in_string = false;
+  for (std::size_t i = from; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if ((c == '{' || c == '[' || c == '}' || c == ']') && on_bracket(c == '{' || c == '[')) {
+      return i;
+    }
+  }
+  return text.size();
+}
+
 /// The originals `_meta` keeps of values normalization removed ("val"): they never went through
 /// the event's scrubbing, so they are scrubbed as strictly as a dead letter (scrub.hpp), and one
 /// under a key the scrubber filters becomes "[Filtered]" whole. Nothing when the project turned

@@ -82,24 +82,11 @@ std::size_t EscapedQuoteEnd(std::string_view text, std::size_t start) {
 // of the text when it is missing.
 std::size_t BracketEnd(std::string_view text, std::size_t open) {
   int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = open; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if ((c == '}' || c == ']') && --depth == 0) {
-      return i + 1;
-    }
-  }
-  return text.size();
+  const std::size_t close = detail::ScanBrackets(text, open, [&](bool opens) {
+    depth += opens ? 1 : -1;
+    return depth == 0;
+  });
+  return close == text.size() ? close : close + 1;
 }
 
 // Whether the quoted key starting at `start` is the first item of a list: `["key"` or `[\"key\"`.

@@ -39,24 +39,14 @@ bool IsPair(const Value& value) {
 // Nesting depth of JSON text, strings skipped; stops counting past the limit.
 int Nesting(std::string_view text) {
   int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxParsedBodyDepth) return deepest;
-    } else if (c == '}' || c == ']') {
+  ScanBrackets(text, 0, [&](bool opens) {
+    if (!opens) {
       --depth;
+      return false;
     }
-  }
+    deepest = std::max(deepest, ++depth);
+    return deepest > kMaxParsedBodyDepth;
+  });
   return deepest;
 }
 

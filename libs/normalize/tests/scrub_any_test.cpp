@@ -7,6 +7,7 @@
 
 #include "rookery/normalize/event.hpp"
 #include "rookery/normalize/scrub.hpp"
+#include "test_support.hpp"
 
 using rookery::normalize::NormalizeEvent;
 using rookery::normalize::RedactText;
@@ -27,22 +28,12 @@ struct Fixture {
   std::vector<std::string> secrets;  // what the event scrubber filters
 };
 
-// The event scrubber's cases (scrub_test.cpp), each with the values it filters.
+// The event scrubber's cases (test_support.hpp, scrub_test.cpp), each with the values it filters.
 std::vector<Fixture> Fixtures() {
   std::vector<Fixture> fixtures;
-  Fixture sensitive{R"({
-  "extra":{"password":"p1","db_passwd":"p2","Secret-Thing":"p3","apiKey":"p4","access_token":"p5",
-    "auth":{"user":"u","pass":"p6"},"credentials":["p7"],"mysql_pwd":"p8","private_key":"p9","csrftoken":"p10",
-    "sessionid":"p11","passphrase":"p12","otp":"p13","visible":"shown","enabled":true,"count":3,"nothing":null},
-  "contexts":{"db":{"type":"db","connection_token":"p14","host":"db.internal"}},
-  "breadcrumbs":{"values":[{"category":"auth","data":{"Authorization":"Basic p15","path":"/login"}}]},
-  "user":{"id":"1","data":{"reset_token":"p16"}},
-  "logentry":{"formatted":"login failed","params":{"password":"p17"}},
-  "exception":{"values":[{"type":"E","mechanism":{"type":"x","data":{"secret":"p18"}}}]},
-  "request":{"query_string":[["api_key","p19"],["page","2"]],"env":{"AUTH_HEADER":"p20"},
-    "cookies":"theme=dark; sid=p21","headers":[["Cookie","a=p22"],["X-Csrf-Token","p23"]]}})",
-                    {}};
-  for (int i = 1; i <= 23; ++i) sensitive.secrets.push_back("p" + std::to_string(i) + "\"");
+  Fixture sensitive{rookery::normalize::testing::kSensitiveEvent, {}};
+  for (int i = 1; i <= rookery::normalize::testing::kSensitiveSecrets; ++i)
+    sensitive.secrets.push_back("p" + std::to_string(i) + "\"");
   fixtures.push_back(sensitive);
   fixtures.push_back({R"({
       "message":"charge 4111 1111 1111 1111 failed, retry with 5555-5555-5555-4444 exp 2027",

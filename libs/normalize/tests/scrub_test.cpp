@@ -11,6 +11,7 @@ using rookery::normalize::NormalizeEvent;
 using rookery::normalize::ScrubbingConfig;
 using rookery::normalize::testing::At;
 using rookery::normalize::testing::Json;
+using rookery::normalize::testing::kSensitiveEvent;
 using rookery::normalize::testing::ParseStored;
 using rookery::normalize::testing::StringAt;
 
@@ -24,24 +25,13 @@ Context WithScrubbing(ScrubbingConfig scrubbing) {
   return context;
 }
 
-const char* const kSensitive = R"({
-  "extra":{"password":"p1","db_passwd":"p2","Secret-Thing":"p3","apiKey":"p4","access_token":"p5",
-    "auth":{"user":"u","pass":"p6"},"credentials":["p7"],"mysql_pwd":"p8","private_key":"p9","csrftoken":"p10",
-    "sessionid":"p11","passphrase":"p12","otp":"p13","visible":"shown","enabled":true,"count":3,"nothing":null},
-  "contexts":{"db":{"type":"db","connection_token":"p14","host":"db.internal"}},
-  "breadcrumbs":{"values":[{"category":"auth","data":{"Authorization":"Basic p15","path":"/login"}}]},
-  "user":{"id":"1","data":{"reset_token":"p16"}},
-  "logentry":{"formatted":"login failed","params":{"password":"p17"}},
-  "exception":{"values":[{"type":"E","mechanism":{"type":"x","data":{"secret":"p18"}}}]},
-  "request":{"query_string":[["api_key","p19"],["page","2"]],"env":{"AUTH_HEADER":"p20"}}})";
-
 }  // namespace
 
 TEST_CASE("the default scrubber filters password-like keys everywhere data can be", "[unit][normalize]") {
-  auto event = NormalizeEvent(kSensitive, WithScrubbing({}));
+  auto event = NormalizeEvent(kSensitiveEvent, WithScrubbing({}));
   REQUIRE(event.has_value());
   const auto stored = ParseStored(event->storable_json);
-  for (int i = 1; i <= 20; ++i) {
+  for (int i = 1; i <= rookery::normalize::testing::kSensitiveSecrets; ++i) {
     INFO("secret p" << i);
     CHECK(event->storable_json.find("\"p" + std::to_string(i) + "\"") == std::string::npos);
   }

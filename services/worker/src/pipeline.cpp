@@ -202,13 +202,12 @@ int Pipeline::Run(const std::atomic<bool>& stop) {
   if (writer_failure) std::rethrow_exception(writer_failure);
 
   consumer.Close();
+  const kafka::ConsumeStats consume_stats = consumer.Stats();
   spdlog::info(
       "worker stopped: batches={} inserted={} duplicates={} skipped={} dead_lettered={} offset_resets={} "
-      "prefetch_refills={} "
-      "grouping_memo_hits={} grouping_memo_misses={}",
+      "prefetch_refills={} grouping_memo_hits={} grouping_memo_misses={}",
       totals_.batches, totals_.inserted, totals_.duplicates, totals_.skipped, totals_.dead_lettered,
-      consumer.Stats().offset_resets, consumer.Stats().prefetch_refills, grouping_memo_.Hits(),
-      grouping_memo_.Misses());
+      consume_stats.offset_resets, consume_stats.prefetch_refills, grouping_memo_.Hits(), grouping_memo_.Misses());
   return 0;
 }
 

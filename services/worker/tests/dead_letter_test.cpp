@@ -5,16 +5,16 @@
 
 #include "dead_letter.hpp"
 #include "event_processor.hpp"
+#include "test_support.hpp"
 
 using namespace rookery::worker;
 using rookery::protocol::EncodeRawEvent;
 using rookery::protocol::IngestEndpoint;
 using rookery::protocol::RawEvent;
+using rookery::worker::testing::kRules;
+using rookery::worker::testing::MakeRaw;
 
 namespace {
-
-const ProjectSettings kDefaults;
-const SettingsLookup kRules = [](std::int64_t) -> const ProjectSettings& { return kDefaults; };
 
 // The secrets the events below carry; none may reach a dead letter.
 const char* const kSecrets[] = {"hunter2",          "s3cr3t-t0ken",     "c00kie-secret",  "4111 1111 1111 1111",
@@ -30,18 +30,6 @@ const std::string kEvent =
     R"("data":"user=bob&password=hunter2"},)"
     R"("breadcrumbs":{"values":[{"message":"headers","data":{"pairs":[["Authorization","Bearer s3cr3t-t0ken"]]}}]},)"
     R"("user":{"id":"u-1"}})";
-
-RawEvent MakeRaw(IngestEndpoint endpoint, std::string body) {
-  RawEvent raw;
-  raw.event_id = *rookery::EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9d0");
-  raw.project_id = 3;
-  raw.key_id = 1;
-  raw.received_at_ms = 1700000000000;
-  raw.client_ip = "198.51.100.7";
-  raw.endpoint = endpoint;
-  raw.body = std::move(body);
-  return raw;
-}
 
 DeadLetter Dead(const std::string& value, std::string_view header, const SettingsLookup& settings = kRules) {
   ProcessResult result = ProcessRecord(value, header, settings);

@@ -4,32 +4,14 @@
 
 #include "event_processor.hpp"
 #include "rookery/core/md5.hpp"
+#include "test_support.hpp"
 
 using namespace rookery::worker;
 using rookery::protocol::EncodeRawEvent;
 using rookery::protocol::IngestEndpoint;
 using rookery::protocol::RawEvent;
-
-namespace {
-const rookery::worker::ProjectSettings kDefaults;
-const SettingsLookup kRules = [](std::int64_t) -> const rookery::worker::ProjectSettings& { return kDefaults; };
-}  // namespace
-
-namespace {
-
-RawEvent MakeRaw(IngestEndpoint endpoint, std::string body) {
-  RawEvent raw;
-  raw.event_id = *rookery::EventId::Parse("fc6d8c0c43fc4630ad850ee518f1b9d0");
-  raw.project_id = 3;
-  raw.key_id = 1;
-  raw.received_at_ms = 1700000000000;
-  raw.client_ip = "198.51.100.7";
-  raw.endpoint = endpoint;
-  raw.body = std::move(body);
-  return raw;
-}
-
-}  // namespace
+using rookery::worker::testing::kRules;
+using rookery::worker::testing::MakeRaw;
 
 TEST_CASE("a store event becomes a row-ready event", "[unit][worker]") {
   auto result = ProcessRecord(
